@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from publisher.cli.output import console, print_json, when
+from publisher.config import get_settings
+from publisher.db import session_scope
+from publisher.models import Feed
+from publisher.services import feeds as feed_service
+
+app = typer.Typer(help="Feeds the watcher follows.", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    url: str,
+    name: Annotated[str | None, typer.Option(help="A short name shown in digests.")] = None,
+    backfill: Annotated[int, typer.Option(help="Treat the N newest existing posts as news.")] = 0,
+) -> None:
+    """Add a feed and fetch it once: its existing posts are the baseline, not news."""
+    with session_scope() as session:
+        result = feed_service.add_feed(session, get_settings(), url=url, name=name, backfill=backfill)
+        feed = feed_service.get_feed(session, result.feed_url)
+        console.print(f"Added feed [bold]{feed.display_name}[/] ({feed.url}): {len(result.new)} existing posts "
+                      f"taken as the baseline" + (f", {backfill} of them backfilled as news" if backfill else ""))
+
+
+@app.command("list")
+def list_feeds(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Feeds with their health, failing ones first."""
+    with session_scope() as session:
+        rows = list(session.scalars(select(Feed)))
+        rows.sort(key=lambda f: (-f.consecutive_failures, f.id))
+        if as_json:
+            print_json([_feed_json(f) for f in rows])
+            return
+        table = Table("name", "url", "status", "last success", "failures", "last error", "next poll")
+        for f in rows:
+            table.add_row(f.display_name, f.url, f.status, when(f.last_success_at), str(f.consecutive_failures),
+                          f.last_error or "", when(f.next_poll_at))
+        console.print(table)
+
+
+def _feed_json(feed: Feed) -> dict:
+    return {
+        "id": feed.id, "url": feed.url, "name": feed.name, "title": feed.title, "site_url": feed.site_url,
+        "status": feed.status, "hub_url": feed.hub_url, "last_attempt_at": feed.last_attempt_at,
+        "last_success_at": feed.last_success_at, "last_http_status": feed.last_http_status,
+        "last_error": feed.last_error, "consecutive_failures": feed.consecutive_failures,
+        "next_poll_at": feed.next_poll_at,
+    }
+
+
+@app.command("check")
+def check(
+    url_or_file: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Fetch, parse and sanitize a feed (or a local file) and print the posts the watcher sees. Writes nothing."""
+    parsed, posts = feed_service.check_feed(url_or_file, get_settings())
+    if as_json:
+        print_json({"feed": {"title": parsed.title, "link": parsed.link, "hub": parsed.hub_url,
+                             "warning": parsed.warning},
+                    "posts": [post.as_json() for post in posts]})
+        return
+    console.print(f"[bold]{parsed.title}[/] {parsed.link or ''}: {len(posts)} posts")
+    if parsed.warning:
+        console.print(f"[yellow]warning:[/] {parsed.warning}", markup=True)
+    table = Table("published", "title", "link")
+    for post in posts:
+        table.add_row(when(post.published), post.title, post.link or "")
+    console.print(table)

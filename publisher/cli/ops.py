@@ -1,0 +1,124 @@
+"""Operating commands: init, poll, serve, worker, scheduler, status."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from publisher.cli.output import console, errors, print_json
+from publisher.config import get_settings
+from publisher.db import session_scope
+from publisher.services import feeds as feed_service
+from publisher.services.database import upgrade_database
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("poll")(poll)
+    app.command("serve")(serve)
+    app.command("worker")(worker)
+    app.command("scheduler")(scheduler)
+    app.command("status")(status)
+
+
+def init() -> None:
+    """Create or upgrade the database."""
+    revision = upgrade_database()
+    console.print(f"Database ready at schema {revision}: {_safe_url(get_settings().database_url)}")
+
+
+def poll(feed: Annotated[str | None, typer.Option("--feed", help="Poll only this feed URL.")] = None) -> None:
+    """Poll feeds now; print new and updated posts."""
+    settings = get_settings()
+    failed = False
+    with session_scope() as session:
+        targets = [feed_service.get_feed(session, feed)] if feed else feed_service.due_feeds(session, _far_future())
+        for target in targets:
+            result = feed_service.refresh_feed(session, settings, target)
+            session.commit()
+            failed |= _print_refresh(target.display_name, result)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_refresh(name: str, result) -> bool:
+    if result.error:
+        errors.print(f"error: {result.error}", markup=False)
+        return True
+    if result.not_modified:
+        console.print(f"{name}: not modified")
+    else:
+        console.print(f"{name}: {len(result.new)} new, {len(result.updated)} updated"
+                      + (" (baseline: not news)" if result.baseline else ""))
+    for post in result.new:
+        console.print(f"  [green]new[/]     {post.title}  {post.link or ''}")
+    for post in result.updated:
+        console.print(f"  [yellow]updated[/] {post.title}  {post.link or ''}")
+    return False
+
+
+def _far_future():
+    from datetime import timedelta
+
+    from publisher.models.base import utcnow
+
+    return utcnow() + timedelta(days=36500)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    with_worker: Annotated[bool, typer.Option("--worker/--no-worker",
+                                              help="Also run a worker and the scheduler.")] = True,
+) -> None:
+    """Web app + worker + scheduler in one process tree (embedded), or the web app alone (--no-worker)."""
+    from publisher.services.runner import run_server
+
+    upgrade_database()
+    run_server(get_settings(), host=host, port=port, with_worker=with_worker)
+
+
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Processes in this worker.")] = 2,
+    beat: Annotated[bool, typer.Option("--beat", help="Also run the scheduler in this worker.")] = False,
+) -> None:
+    """A Celery worker (scaled mode: PUBLISHER_BROKER_URL=redis://...)."""
+    from publisher.services.runner import run_worker
+
+    run_worker(get_settings(), concurrency=concurrency, beat=beat)
+
+
+def scheduler() -> None:
+    """The scheduler alone (Celery beat): one per deployment."""
+    from publisher.services.runner import run_scheduler
+
+    run_scheduler(get_settings())
+
+
+def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Queues, workers, feeds and sends in progress."""
+    from publisher.services.status import collect_status
+
+    with session_scope() as session:
+        report = collect_status(session, get_settings())
+    if as_json:
+        print_json(report)
+        return
+    console.print(f"mode: [bold]{report['mode']}[/]  queue: {report['queue']}  workers: {report['workers']}")
+    f = report["feeds"]
+    console.print(f"feeds: {f['total']} ({f['failing']} failing, {f['retired']} retired)")
+    for feed in f["failing_feeds"]:
+        console.print(f"  [red]failing[/] {feed['url']}: {feed['last_error']} ({feed['consecutive_failures']}x)")
+    table = Table("digest", "list", "recipients", "sent", "failed", "pending", "retrying")
+    for s in report["sends"]:
+        table.add_row(str(s["digest_id"]), s["list"], str(s["recipients"]), str(s["sent"]), str(s["failed"]),
+                      str(s["pending"]), str(s["retrying"]))
+    console.print(table if report["sends"] else "sends in progress: none")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

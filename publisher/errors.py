@@ -1,0 +1,78 @@
+"""Typed errors. Each carries a message a user can act on; the CLI prints it as one line."""
+
+
+class PublisherError(Exception):
+    """Base of every error we raise on purpose."""
+
+
+class ConfigError(PublisherError):
+    """A setting is missing or malformed."""
+
+
+class NotFoundError(PublisherError):
+    """A named thing (feed, list, subscriber, digest) does not exist."""
+
+
+class AlreadyExistsError(PublisherError):
+    """A thing with that name or URL is already there."""
+
+
+class InvalidInputError(PublisherError):
+    """User input (an address, a time, a CSV row) is malformed."""
+
+
+# --- ingest -----------------------------------------------------------------
+
+class FetchError(PublisherError):
+    """A feed could not be fetched."""
+
+
+class BlockedAddressError(FetchError):
+    """The feed's host resolves to an address we refuse (loopback, private, ...)."""
+
+
+class FeedTooLargeError(FetchError):
+    """The response body exceeds the size cap."""
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with an error status."""
+
+    def __init__(self, message: str, *, status: int, retry_after: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class FeedParseError(PublisherError):
+    """The bytes are not a feed we can read."""
+
+
+# --- delivery ---------------------------------------------------------------
+
+class DeliveryError(PublisherError):
+    """A message could not be handed to the mail server."""
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """4xx or a lost connection before DATA: try again later."""
+
+    def __init__(self, message: str, *, code: int | None = None):
+        super().__init__(message)
+        self.code = code
+
+
+class PermanentDeliveryError(DeliveryError):
+    """5xx: the server refused this recipient for good."""
+
+    def __init__(self, message: str, *, code: int | None = None):
+        super().__init__(message)
+        self.code = code
+
+
+class UnknownDeliveryError(DeliveryError):
+    """The connection was lost after DATA: the message may or may not have been accepted."""
+
+
+class MailerUnavailableError(DeliveryError):
+    """The mail server cannot be used at all (connect, TLS or authentication failed)."""

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from publisher.models.base import Base, UTCDateTime, utcnow
+from publisher.models.feed import Feed
+
+
+class Cadence(enum.StrEnum):
+    IMMEDIATE = "immediate"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class MailingList(Base):
+    __tablename__ = "lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    sender: Mapped[str | None] = mapped_column(String(500))  # None: the PUBLISHER_FROM default
+    cadence: Mapped[str] = mapped_column(String(20), default=Cadence.DAILY.value)
+    send_at: Mapped[str] = mapped_column(String(5), default="08:00")  # HH:MM, local to timezone
+    weekday: Mapped[int] = mapped_column(Integer, default=0)  # weekly lists: 0 = Monday
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    template: Mapped[str] = mapped_column(String(100), default="digest")
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The latest send slot the scheduler has handled: a slot fires once, however many schedulers run.
+    last_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    feeds: Mapped[list[Feed]] = relationship(secondary="list_feeds", order_by="Feed.id")
+
+
+class ListFeed(Base):
+    __tablename__ = "list_feeds"
+
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True)
+    # Posts first seen before the feed joined the list are history to this list, not news.
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

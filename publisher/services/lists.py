@@ -1,0 +1,70 @@
+"""Use cases for lists: create one over some feeds, look one up."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from publisher.compose.schedule import latest_slot
+from publisher.errors import AlreadyExistsError, InvalidInputError, NotFoundError
+from publisher.models import Cadence, DigestPost, Feed, ListFeed, MailingList, Post
+from publisher.models.base import utcnow
+from publisher.services.feeds import get_feed
+
+_HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def create_list(session: Session, *, name: str, feed_urls: list[str], cadence: str = "daily",
+                send_at: str = "08:00", timezone: str = "UTC", sender: str | None = None) -> MailingList:
+    if session.scalar(select(MailingList).where(MailingList.name == name)):
+        raise AlreadyExistsError(f"list {name!r} already exists")
+    if not feed_urls:
+        raise InvalidInputError("a list needs at least one --feed")
+    _validate_schedule(cadence, send_at, timezone)
+    mailing_list = MailingList(name=name, cadence=cadence, send_at=send_at, timezone=timezone, sender=sender,
+                               # The first digest goes at the next slot, not at the one that just passed.
+                               last_slot_at=latest_slot(utcnow(), cadence=cadence, send_at=send_at,
+                                                        timezone=timezone))
+    session.add(mailing_list)
+    session.flush()
+    for url in feed_urls:
+        feed = get_feed(session, url)
+        session.add(ListFeed(list_id=mailing_list.id, feed_id=feed.id, added_at=_news_since(session, feed)))
+    session.flush()
+    return mailing_list
+
+
+def _news_since(session: Session, feed: Feed):
+    """A feed nobody has sent from yet brings its backfilled posts; one already in use brings only what
+    comes after it joined this list."""
+    already_sent = session.scalar(
+        select(exists().where(DigestPost.post_id == Post.id, Post.feed_id == feed.id))
+    )
+    if already_sent or feed.baseline_at is None:
+        return utcnow()
+    return feed.baseline_at
+
+
+def _validate_schedule(cadence: str, send_at: str, timezone: str) -> None:
+    if cadence not in {c.value for c in Cadence}:
+        raise InvalidInputError(f"cadence must be one of {', '.join(c.value for c in Cadence)}, got {cadence!r}")
+    if not _HH_MM.match(send_at):
+        raise InvalidInputError(f"--at must be HH:MM (24-hour), got {send_at!r}")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInputError(f"unknown time zone {timezone!r}; use an IANA name like Europe/Paris") from None
+
+
+def get_list(session: Session, name: str) -> MailingList:
+    mailing_list = session.scalar(select(MailingList).where(MailingList.name == name))
+    if mailing_list is None:
+        raise NotFoundError(f"no list named {name!r} (see `publisher lists list`)")
+    return mailing_list
+
+
+def all_lists(session: Session) -> list[MailingList]:
+    return list(session.scalars(select(MailingList).order_by(MailingList.name)))

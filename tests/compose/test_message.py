@@ -1,0 +1,177 @@
+import email
+import re
+from datetime import datetime, timezone
+from email import policy
+
+import pytest
+
+from publisher.compose.message import Recipient, build_message, personalize
+from publisher.compose.render import NAME, PREFERENCES_URL, UNSUBSCRIBE_URL
+from publisher.errors import InvalidInputError
+
+SENDER = "Weekly Food <news@example.com>"
+LIST_ID = "weekly-food.news.example.com"
+DATE = datetime(2025, 3, 5, 8, 0, tzinfo=timezone.utc)
+UNSUBSCRIBE = "https://news.example.com/u/" + "T0k3n-" * 20 + "?a=1&b=2"  # long: must not be folded oddly
+MAILTO = "mailto:unsubscribe+T0k3n@news.example.com"
+
+
+def make_recipient(**overrides) -> Recipient:
+    values = dict(
+        email="zoe@example.org",
+        name="Zoë <b>&",
+        unsubscribe_url=UNSUBSCRIBE,
+        unsubscribe_mailto=MAILTO,
+        preferences_url="https://news.example.com/p/abc?x=1&y=2",
+        message_id="<digest-7.sub-42.e3b0c442@news.example.com>",
+    )
+    return Recipient(**(values | overrides))
+
+
+def build(rendered, **overrides) -> bytes:
+    return build_message(rendered, make_recipient(**overrides), sender=SENDER, list_id=LIST_ID, date=DATE)
+
+
+def parse(raw: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(raw, policy=policy.default)
+
+
+# --- personalize ------------------------------------------------------------------------------------------
+
+def test_personalize_substitutes_every_placeholder(rendered):
+    out = personalize(rendered, make_recipient())
+    for part in (out.subject, out.html, out.text):
+        assert not any(p in part for p in (NAME, UNSUBSCRIBE_URL, PREFERENCES_URL))
+
+
+def test_name_is_escaped_in_html_and_raw_in_text(rendered):
+    out = personalize(rendered, make_recipient())
+    assert "Hi Zoë &lt;b&gt;&amp;," in out.html
+    assert "<b>&" not in out.html
+    assert "Hi Zoë <b>&," in out.text
+
+
+def test_urls_are_attribute_escaped_in_html_and_raw_in_text(rendered):
+    out = personalize(rendered, make_recipient())
+    assert 'href="https://news.example.com/p/abc?x=1&amp;y=2"' in out.html
+    assert f'href="{UNSUBSCRIBE.replace("&", "&amp;")}"' in out.html
+    assert f"Unsubscribe: {UNSUBSCRIBE}\n" in out.text
+    assert "Preferences: https://news.example.com/p/abc?x=1&y=2" in out.text
+
+
+def test_missing_or_blank_name_falls_back(rendered):
+    for name in (None, "", "  \n "):
+        out = personalize(rendered, make_recipient(name=name))
+        assert "Hi there," in out.html and "Hi there," in out.text
+
+
+def test_control_characters_in_names_are_flattened(rendered):
+    out = personalize(rendered, make_recipient(name="Eve\r\nBcc: x@evil.example"))
+    assert "Hi Eve Bcc: x@evil.example," in out.text
+
+
+def test_personalize_leaves_the_rendered_digest_alone(rendered):
+    personalize(rendered, make_recipient())
+    assert NAME in rendered.html
+
+
+# --- build_message ----------------------------------------------------------------------------------------
+
+def test_message_is_multipart_alternative_text_first(rendered):
+    msg = parse(build(rendered))
+    assert msg.get_content_type() == "multipart/alternative"
+    parts = list(msg.iter_parts())
+    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+    assert all(p.get_content_charset() == "utf-8" for p in parts)
+    assert all(p["Content-Transfer-Encoding"] in ("quoted-printable", "base64", "7bit") for p in parts)
+    expected = personalize(rendered, make_recipient())
+    assert parts[0].get_content().replace("\r\n", "\n") == expected.text
+    assert parts[1].get_content().replace("\r\n", "\n") == expected.html.replace("\r\n", "\n")
+
+
+def test_headers_have_exact_values(rendered):
+    msg = parse(build(rendered))
+    assert msg["From"] == SENDER
+    assert msg["To"] == '"Zoë <b>&" <zoe@example.org>'
+    assert msg["To"].addresses[0].display_name == "Zoë <b>&"
+    assert msg["To"].addresses[0].addr_spec == "zoe@example.org"
+    assert msg["Subject"] == "Weekly Food: Crème brûlée, Straße и 日本 and 2 more"
+    assert msg["Date"] == "Wed, 05 Mar 2025 08:00:00 +0000"
+    assert msg["Message-ID"] == "<digest-7.sub-42.e3b0c442@news.example.com>"
+    assert msg["MIME-Version"] == "1.0"
+    assert msg["List-Id"] == "<weekly-food.news.example.com>"
+    assert msg["List-Unsubscribe"] == f"<{UNSUBSCRIBE}>, <{MAILTO}>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    for name in ("From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe"):
+        assert len(msg.get_all(name)) == 1
+
+
+def test_wire_format_is_smtp_ready(rendered):
+    raw = build(rendered)
+    assert raw.isascii()  # non-ASCII lives in encoded words and QP/base64 bodies
+    assert raw.count(b"\n") == raw.count(b"\r\n")
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    headers = raw.split(b"\r\n\r\n", 1)[0]
+    assert b"=?utf-8?" in headers  # the subject and the To name are RFC 2047-encoded
+    # Verbatim, never as encoded words, which providers would not read as a URL.
+    assert f"List-Unsubscribe: <{UNSUBSCRIBE}>,\r\n <{MAILTO}>\r\n".encode() in headers
+    assert headers.count(b"MIME-Version") == 1
+
+
+def test_message_id_is_stable_for_the_same_recipient(rendered):
+    first, second = parse(build(rendered)), parse(build(rendered))
+    assert first["Message-ID"] == second["Message-ID"] == make_recipient().message_id
+    other = parse(build(rendered, message_id="<digest-7.sub-43.aa@news.example.com>"))
+    assert other["Message-ID"] != first["Message-ID"]
+
+
+def test_list_id_may_carry_a_display_name(rendered):
+    for given, expected in [
+        ("Weekly Food <weekly-food.news.example.com>", "Weekly Food <weekly-food.news.example.com>"),
+        ("Food, weekly <weekly-food.news.example.com>", '"Food, weekly" <weekly-food.news.example.com>'),
+        ("Crème <creme.news.example.com>", "Crème <creme.news.example.com>"),
+    ]:
+        raw = build_message(rendered, make_recipient(), sender=SENDER, list_id=given, date=DATE)
+        assert parse(raw)["List-Id"] == expected
+
+
+def test_date_defaults_to_now(rendered):
+    raw = build_message(rendered, make_recipient(), sender=SENDER, list_id=LIST_ID)
+    sent = parse(raw)["Date"].datetime
+    assert abs((datetime.now(timezone.utc) - sent).total_seconds()) < 60
+
+
+def test_ascii_recipient_without_name(rendered):
+    msg = parse(build(rendered, name=None))
+    assert msg["To"] == "zoe@example.org"
+
+
+def test_internationalized_domain_goes_out_as_punycode(rendered):
+    msg = parse(build(rendered, email="zoe@exämple.org"))
+    assert msg["To"].addresses[0].domain == "xn--exmple-cua.org"
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("email", "not-an-address"),
+        ("email", "zoé@example.org"),
+        ("unsubscribe_url", "https://e.example/u x"),
+        ("unsubscribe_url", "ftp://e.example/u"),
+        ("unsubscribe_mailto", "https://e.example/u"),
+        ("message_id", "digest-7@news.example.com"),
+    ],
+)
+def test_malformed_recipient_fields_are_refused(rendered, field, value):
+    with pytest.raises(InvalidInputError):
+        build(rendered, **{field: value})
+
+
+def test_malformed_list_id_is_refused(rendered):
+    with pytest.raises(InvalidInputError, match="list id"):
+        build_message(rendered, make_recipient(), sender=SENDER, list_id="no dots here", date=DATE)
+
+
+def test_html_part_keeps_inlined_styles_after_encoding(rendered):
+    html_part = list(parse(build(rendered)).iter_parts())[1].get_content()
+    assert re.search(r'class="card"[^>]*style="[^"]+"', html_part)

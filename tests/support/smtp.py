@@ -1,0 +1,67 @@
+"""A real SMTP server (aiosmtpd) that keeps every message it accepts, for counting what was received."""
+
+from __future__ import annotations
+
+import email
+import socket
+import threading
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    # aiosmtpd's controller cannot bind port 0 (it probes the port it was given), so we pick one.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Received:
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return email.message_from_bytes(self.data, policy=policy.default)
+
+
+class _Collector:
+    def __init__(self):
+        self.messages: list[Received] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content))
+        return "250 Message accepted for delivery"
+
+
+class SMTPSink:
+    def __init__(self):
+        self._collector = _Collector()
+        self.port = free_port()
+        self._controller = Controller(self._collector, hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self) -> SMTPSink:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._controller.stop()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    @property
+    def messages(self) -> list[Received]:
+        with self._collector.lock:
+            return list(self._collector.messages)
+
+    def to(self, address: str) -> list[Received]:
+        return [m for m in self.messages if address in m.rcpt_tos]
