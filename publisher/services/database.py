@@ -21,15 +21,15 @@ def upgrade_database() -> str:
     config = _alembic_config()
     with get_engine().begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-    return ScriptDirectory.from_config(config).get_current_head()
+        # "heads": work developed on parallel branches of the schema upgrades together.
+        command.upgrade(config, "heads")
+    return ",".join(sorted(ScriptDirectory.from_config(config).get_heads()))
 
 
-def current_revision() -> str | None:
+def current_revisions() -> set[str]:
     with get_engine().connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return set(MigrationContext.configure(connection).get_current_heads())
 
 
 def is_up_to_date() -> bool:
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    return current_revision() == head
+    return current_revisions() == set(ScriptDirectory.from_config(_alembic_config()).get_heads())
