@@ -45,6 +45,8 @@ class SMTPMailer:
             # The server may have queued the message before the line dropped: we cannot know.
             self._connection = None
             raise UnknownDeliveryError(f"connection lost during DATA: {exc}") from exc
+        if code != 250:  # smtplib raises only when DATA itself is refused, not the message after it
+            raise _refusal(code, reply, "message refused")
         return f"{code} {reply.decode('utf-8', 'replace')}"
 
     def _connect(self) -> smtplib.SMTP:

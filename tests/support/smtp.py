@@ -34,8 +34,24 @@ class _Collector:
     def __init__(self):
         self.messages: list[Received] = []
         self.lock = threading.Lock()
+        # Scripted refusals: recipient -> reply for RCPT, or for DATA; recipients whose DATA is cut off.
+        self.rcpt_replies: dict[str, str] = {}
+        self.data_replies: dict[str, str] = {}
+        self.drop_after_data: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.rcpt_replies:
+            return self.rcpt_replies[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        recipient = envelope.rcpt_tos[0]
+        if recipient in self.drop_after_data:
+            server.transport.close()  # the line drops after the message was sent: the client cannot know
+            return "250 never seen"
+        if recipient in self.data_replies:
+            return self.data_replies[recipient]
         with self.lock:
             self.messages.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content))
         return "250 Message accepted for delivery"
@@ -62,6 +78,15 @@ class SMTPSink:
     def messages(self) -> list[Received]:
         with self._collector.lock:
             return list(self._collector.messages)
+
+    def refuse_rcpt(self, address: str, reply: str) -> None:
+        self._collector.rcpt_replies[address] = reply
+
+    def refuse_data(self, address: str, reply: str) -> None:
+        self._collector.data_replies[address] = reply
+
+    def drop_after_data(self, address: str) -> None:
+        self._collector.drop_after_data.add(address)
 
     def to(self, address: str) -> list[Received]:
         return [m for m in self.messages if address in m.rcpt_tos]
