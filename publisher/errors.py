@@ -21,6 +21,10 @@ class InvalidInputError(PublisherError):
     """User input (an address, a time, a CSV row) is malformed."""
 
 
+class RateLimitedError(PublisherError):
+    """Too many requests of one kind from one source: try again later."""
+
+
 # --- ingest -----------------------------------------------------------------
 
 class FetchError(PublisherError):
@@ -75,4 +79,8 @@ class UnknownDeliveryError(DeliveryError):
 
 
 class MailerUnavailableError(DeliveryError):
-    """The mail server cannot be used at all (connect, TLS or authentication failed)."""
+    """The mail server cannot be used at all right now (cannot connect, or it is over its rate limit)."""
+
+
+class MailerAuthError(MailerUnavailableError):
+    """The mail server refused our login or TLS: retrying will not help until a person fixes the settings."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from publisher.errors import MailerUnavailableError
+from publisher.errors import MailerAuthError, MailerUnavailableError
 from publisher.models.base import utcnow
-from publisher.services import delivery, digests, feeds, schedule
+from publisher.services import controls, delivery, feeds, ratelimit, schedule, websub
 from workers.celery_app import app
 
 log = logging.getLogger("publisher.tasks")
@@ -18,7 +18,7 @@ def send_digest(self, digest_id: int) -> int:
     """Fan a digest out into batches; returns how many batches were queued."""
     with self.session() as session:
         starts = delivery.batch_plan(session, self.settings, digest_id)
-        digests.finish_if_settled(session, digest_id)
+        controls.finish_if_settled(session, digest_id)
     for after_id in starts:
         send_batch.delay(digest_id, after_id, self.settings.batch_size)
     return len(starts)
@@ -30,21 +30,28 @@ def send_batch(self, digest_id: int, after_id: int, limit: int) -> dict:
         with self.session() as session:
             outcome = delivery.deliver_batch(session, self.settings, digest_id=digest_id, after_id=after_id,
                                              limit=limit)
+    except MailerAuthError as exc:
+        # The send is paused with the reason; retrying cannot help until the settings are fixed.
+        log.error("digest %s paused: %s", digest_id, exc)
+        if self.app.conf.task_always_eager:
+            raise
+        return {"paused": str(exc)}
     except MailerUnavailableError as exc:
         if self.app.conf.task_always_eager:
             raise
+        # Short, well under the broker's visibility timeout; the sweeper covers us if this is lost.
         log.warning("digest %s: %s; retrying in a minute", digest_id, exc)
         raise self.retry(exc=exc, countdown=60) from exc
     return {"sent": outcome.sent, "failed": outcome.failed, "deferred": outcome.deferred}
 
 
 @app.task(bind=True)
-def poll_feed(self, feed_id: int) -> dict:
-    from publisher.models import Feed
-
+def poll_feed(self, *feed_ids: int) -> dict:
+    """Poll these feeds concurrently (one connection pool), storing each result as it arrives."""
     with self.session() as session:
-        result = feeds.refresh_feed(session, self.settings, session.get(Feed, feed_id))
-    return {"new": len(result.new), "updated": len(result.updated), "error": result.error}
+        results = feeds.poll_feeds(session, self.settings, feeds.feeds_by_id(session, feed_ids))
+    return {"new": sum(len(r.new) for r in results), "updated": sum(len(r.updated) for r in results),
+            "errors": [r.error for r in results if r.error]}
 
 
 @app.task(bind=True)
@@ -53,8 +60,11 @@ def tick(self) -> dict:
     now = utcnow()
     with self.session() as session:
         due = feeds.claim_due_feeds(session, now, lease=timedelta(minutes=5))
-    for feed_id in due:
-        poll_feed.delay(feed_id)
+    for start in range(0, len(due), feeds.POLL_CHUNK):
+        poll_feed.delay(*due[start:start + feeds.POLL_CHUNK])
+    with self.session() as session:
+        websub.renew_subscriptions(session, self.settings, now)
+        ratelimit.prune(session, now=now)
     with self.session() as session:
         composed = [d.id for d in schedule.compose_due_digests(session, self.settings, now)]
         resumed = delivery.sweep(session, self.settings)

@@ -8,7 +8,7 @@ import sys
 import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from publisher.cli import digest, feeds, lists, ops, subscribers
+from publisher.cli import bounces, digest, dkim, feeds, lists, ops, sending, subscribers  # noqa: F401 - sending adds to digest
 from publisher.cli.output import fail
 from publisher.errors import PublisherError
 
@@ -22,6 +22,8 @@ app.add_typer(feeds.app, name="feeds")
 app.add_typer(lists.app, name="lists")
 app.add_typer(subscribers.app, name="subscribers")
 app.add_typer(digest.app, name="digest")
+app.add_typer(bounces.app, name="bounces")
+app.add_typer(dkim.app, name="dkim")
 ops.register(app)
 
 

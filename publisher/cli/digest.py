@@ -1,123 +1,96 @@
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from publisher.cli.output import console, errors
-from publisher.compose.message import Recipient, build_message
+from publisher.cli.output import console, errors, print_json
+from publisher.compose.message import Recipient, build_message, personalize
 from publisher.config import get_settings
 from publisher.db import session_scope
-from publisher.models import Digest, DigestStatus
 from publisher.services import digests as digest_service
 from publisher.services.lists import get_list
-from publisher.store import deliveries
 
 app = typer.Typer(help="Compose, preview and send digests.", no_args_is_help=True)
+
+
+PREVIEW_FORMATS = {"html": ".html", "text": ".txt", "eml": ".eml"}
 
 
 @app.command("preview")
 def preview(
     list_name: Annotated[str, typer.Option("--list", help="List name.")],
-    fmt: Annotated[str, typer.Option("--format", help="html, text or eml.")] = "html",
-    out: Annotated[Path | None, typer.Option("--out", help="Write to FILE instead of stdout.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="html, text, eml, or all (needs --out DIR).")] = "html",
+    out: Annotated[Path | None, typer.Option("--out", help="Write to FILE (a DIR with --format all).")] = None,
 ) -> None:
     """Render the next digest without sending or recording anything."""
-    if fmt not in ("html", "text", "eml"):
-        raise typer.BadParameter("must be html, text or eml", param_hint="--format")
+    if fmt not in (*PREVIEW_FORMATS, "all"):
+        raise typer.BadParameter("must be html, text, eml or all", param_hint="--format")
+    if fmt == "all" and out is None:
+        raise typer.BadParameter("--format all writes three files: give a directory with --out", param_hint="--out")
+    result, sender = _preview(list_name)
+    if result.only_old_posts:
+        errors.print(f"note: nothing new for {list_name}; previewing its {result.post_count} latest posts")
+    base = get_settings().base_url.rstrip("/")
+    sample = Recipient(email="preview@example.com", name="Preview", unsubscribe_url=f"{base}/unsubscribe/preview",
+                       unsubscribe_mailto="mailto:unsubscribe@example.com?subject=unsubscribe",
+                       preferences_url=f"{base}/preferences/preview", message_id="<preview@publisher.invalid>")
+    personal = personalize(result.rendered, sample)
+    slug = "".join(c if c.isalnum() else "-" for c in list_name.lower()).strip("-") or "list"
+    data = {
+        "html": personal.html.encode(),
+        "text": personal.text.encode(),
+        "eml": build_message(result.rendered, sample, sender=sender, list_id=f"{slug}.preview.invalid"),
+    }
+    if fmt == "all":
+        out.mkdir(parents=True, exist_ok=True)
+        for kind, suffix in PREVIEW_FORMATS.items():
+            (out / f"digest{suffix}").write_bytes(data[kind])
+        console.print(f"Wrote html, text and eml previews of {result.post_count} posts to {out}/digest.*")
+    elif out:
+        out.write_bytes(data[fmt])
+        console.print(f"Wrote {fmt} preview of {result.post_count} posts to {out}")
+    else:
+        typer.echo(data[fmt].decode("utf-8", "replace"))
+
+
+@app.command("lint")
+def lint(
+    list_name: Annotated[str, typer.Option("--list", help="List name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+) -> None:
+    """Report HTML/CSS of the list's next digest that Gmail, Outlook or Apple Mail do not (fully) support.
+    Exits 1 when something is unsupported."""
+    from publisher.compose.lint import lint_html
+
+    result, _ = _preview(list_name)
+    findings = lint_html(result.rendered.html)
+    counts = {level: sum(f.level == level for f in findings) for level in ("unsupported", "partial", "ignored")}
+    if as_json:
+        print_json({"list": list_name, **counts, "findings": [f.as_dict() for f in findings]})
+    else:
+        _print_findings(findings, counts)
+    if counts["unsupported"]:
+        raise typer.Exit(1)
+
+
+def _preview(list_name: str):
     settings = get_settings()
     with session_scope() as session:
         mailing_list = get_list(session, list_name)
         result = digest_service.preview_digest(session, settings, mailing_list)
-        sender = mailing_list.sender or settings.sender
-    if result.only_old_posts:
-        errors.print(f"note: nothing new for {list_name}; previewing its {result.post_count} latest posts")
-    sample = Recipient(email="preview@example.com", name="Preview", unsubscribe_url=f"{settings.base_url}/unsubscribe/preview",
-                       unsubscribe_mailto="mailto:unsubscribe@example.com", preferences_url=f"{settings.base_url}/preferences/preview",
-                       message_id="<preview@publisher.invalid>")
-    if fmt == "eml":
-        data = build_message(result.rendered, sample, sender=sender, list_id=f"{list_name}.preview")
-    else:
-        from publisher.compose.message import personalize
-
-        personal = personalize(result.rendered, sample)
-        data = (personal.html if fmt == "html" else personal.text).encode()
-    if out:
-        out.write_bytes(data)
-        console.print(f"Wrote {fmt} preview of {result.post_count} posts to {out}")
-    else:
-        typer.echo(data.decode("utf-8", "replace"))
+        return result, mailing_list.sender or settings.sender
 
 
-@app.command("send")
-def send(
-    list_name: Annotated[str, typer.Option("--list", help="List name.")],
-    wait: Annotated[bool, typer.Option(help="Show progress until every delivery is settled.")] = False,
-) -> None:
-    """Compose what is new since the list's last digest and deliver it to every confirmed subscriber."""
-    from workers.tasks import send_digest  # late: importing Celery costs a few hundred ms
+def _print_findings(findings, counts: dict[str, int]) -> None:
+    from rich.table import Table
 
-    settings = get_settings()
-    with session_scope() as session:
-        digest = digest_service.compose_digest(session, settings, get_list(session, list_name))
-    if digest is None:
-        console.print(f"Nothing new for [bold]{list_name}[/] since its last digest: nothing sent.")
-        return
-    console.print(f"Digest #{digest.id}: {digest.post_count} post(s) to {digest.recipient_count} subscriber(s)")
-    if digest.recipient_count == 0:
-        return
-    eager = bool(send_digest.app.conf.task_always_eager)
-    if not wait and not eager:
-        send_digest.delay(digest.id)
-        console.print("Queued; follow it with `publisher status`.")
-        return
-    failure: list[BaseException] = []
-    runner = threading.Thread(target=_run_capturing, args=(send_digest, digest.id, failure), daemon=True)
-    runner.start()
-    counts = _follow(digest, runner, show=wait)
-    if failure:
-        raise failure[0]
-    _report(digest.id, counts)
-
-
-def _run_capturing(task, digest_id: int, failure: list) -> None:
-    try:
-        task.delay(digest_id)
-    except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-        failure.append(exc)
-
-
-def _follow(digest: Digest, runner: threading.Thread, *, show: bool) -> dict[str, int]:
-    """Poll the ledger (the record of truth) until the send settles, or the in-process run ends."""
-    columns = (TextColumn("[bold]sending"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
-               TimeRemainingColumn())
-    with Progress(*columns, console=console, disable=not show) as progress:
-        bar = progress.add_task("send", total=digest.recipient_count, detail="")
-        while True:
-            with session_scope() as session:
-                counts = deliveries.progress(session, digest.id)
-                status = session.get(Digest, digest.id).status
-            done = counts["sent"] + counts["hard_failed"] + counts["unknown"]
-            progress.update(bar, completed=done, detail=f"failed {counts['hard_failed'] + counts['unknown']}, "
-                                                         f"retrying {counts['soft_failed']}")
-            # In-process (embedded CLI) nobody retries soft failures later in this run: stop when it ends.
-            if status != DigestStatus.SENDING or (not runner.is_alive() and _eager_done(runner)):
-                return counts
-            time.sleep(0.3)
-
-
-def _eager_done(runner: threading.Thread) -> bool:
-    from workers.celery_app import app as celery_app
-
-    return bool(celery_app.conf.task_always_eager)
-
-
-def _report(digest_id: int, counts: dict[str, int]) -> None:
-    console.print(f"Digest #{digest_id}: sent {counts['sent']}, failed {counts['hard_failed']}, "
-                  f"unknown {counts['unknown']}, retrying later {counts['soft_failed']}")
-    if counts["hard_failed"] or counts["unknown"]:
-        raise typer.Exit(1)
+    table = Table("level", "feature", "client", "notes")
+    for finding in findings:
+        style = {"unsupported": "bold red", "partial": "yellow", "ignored": "dim"}[finding.level]
+        table.add_row(f"[{style}]{finding.level}[/]", f"{finding.title} ({finding.feature})",
+                      f"{finding.client} {finding.version}", "; ".join(finding.notes))
+    console.print(table)
+    console.print(f"{counts['unsupported']} unsupported, {counts['partial']} partial, {counts['ignored']} ignored "
+                  "(conditional CSS a client skips as a whole; the inline styles apply there)")

@@ -30,15 +30,15 @@ def init() -> None:
 
 
 def poll(feed: Annotated[str | None, typer.Option("--feed", help="Poll only this feed URL.")] = None) -> None:
-    """Poll feeds now; print new and updated posts."""
+    """Poll feeds now (many at once); print new and updated posts."""
     settings = get_settings()
-    failed = False
     with session_scope() as session:
         targets = [feed_service.get_feed(session, feed)] if feed else feed_service.due_feeds(session, _far_future())
-        for target in targets:
-            result = feed_service.refresh_feed(session, settings, target)
-            session.commit()
-            failed |= _print_refresh(target.display_name, result)
+        names = {t.url: t.display_name for t in targets}
+        results = feed_service.poll_feeds(session, settings, targets)
+    failed = False
+    for result in sorted(results, key=lambda r: names.get(r.feed_url, r.feed_url)):
+        failed |= _print_refresh(names.get(result.feed_url, result.feed_url), result)
     if failed:
         raise typer.Exit(1)
 
@@ -111,10 +111,12 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     console.print(f"feeds: {f['total']} ({f['failing']} failing, {f['retired']} retired)")
     for feed in f["failing_feeds"]:
         console.print(f"  [red]failing[/] {feed['url']}: {feed['last_error']} ({feed['consecutive_failures']}x)")
-    table = Table("digest", "list", "recipients", "sent", "failed", "pending", "retrying")
+    table = Table("digest", "list", "status", "recipients", "sent", "failed", "pending", "retrying", "rate", "eta")
     for s in report["sends"]:
-        table.add_row(str(s["digest_id"]), s["list"], str(s["recipients"]), str(s["sent"]), str(s["failed"]),
-                      str(s["pending"]), str(s["retrying"]))
+        eta = f"{s['eta_seconds']:.0f}s" if s["eta_seconds"] is not None else "-"
+        status = s["status"] + (f" ({s['reason']})" if s["reason"] else "")
+        table.add_row(str(s["digest_id"]), s["list"], status, str(s["recipients"]), str(s["sent"]),
+                      str(s["failed"]), str(s["pending"]), str(s["retrying"]), f"{s['rate_per_second']}/s", eta)
     console.print(table if report["sends"] else "sends in progress: none")
 
 

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from publisher.cli.output import console, errors
+from publisher.cli.output import console, errors, print_json
 from publisher.db import session_scope
+from publisher.services import gdpr, importer
 from publisher.services import subscribers as subscriber_service
 from publisher.services.lists import get_list
 
@@ -31,13 +33,54 @@ def add(
 def import_(
     file: Path,
     list_name: Annotated[str, typer.Option("--list", help="List name.")],
-    confirmed: Annotated[bool, typer.Option(help="Every row has consented already.")] = False,
+    confirmed: Annotated[bool, typer.Option(help="Rows without a status (or pending) have consented already.")] = False,
 ) -> None:
-    """Import a CSV with an `email` column (and optionally `name`, `status`). Bad rows are reported."""
+    """Import a CSV: generic (email,name,status,subscribed_at,ip,source), FeedBurner or follow.it exports.
+    Every bad row is reported with its line number; the rest are imported. Re-importing changes nothing."""
     with session_scope() as session:
-        report = subscriber_service.import_csv(session, get_list(session, list_name), file, confirmed=confirmed)
+        report = importer.import_csv(session, get_list(session, list_name), file, confirmed=confirmed)
     for line in report.errors:
         errors.print(line, markup=False)
-    console.print(f"Imported {report.added}, unchanged {report.unchanged}, rejected {len(report.errors)}")
+    for line in report.suppressed:
+        errors.print(f"{line} (skipped)", markup=False)
+    console.print(f"Imported {report.added}, unchanged {report.unchanged}, suppressed {len(report.suppressed)}, "
+                  f"rejected {len(report.errors)} ({report.format} format)")
     if report.errors:
         raise typer.Exit(1)
+
+
+@app.command("export")
+def export(
+    list_name: Annotated[str, typer.Option("--list", help="List name.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write to FILE instead of stdout.")] = None,
+) -> None:
+    """Every subscriber of the list as CSV, in the generic import format (consent provenance included)."""
+    with session_scope() as session:
+        mailing_list = get_list(session, list_name)
+        if out is None:
+            subscriber_service.export_csv(session, mailing_list, sys.stdout)
+            return
+        with out.open("w", newline="", encoding="utf-8") as handle:
+            count = subscriber_service.export_csv(session, mailing_list, handle)
+    console.print(f"Wrote {count} subscriber(s) of {list_name} to {out}")
+
+
+@app.command("export-data")
+def export_data(email: str) -> None:
+    """GDPR: everything we hold on one person, as JSON."""
+    with session_scope() as session:
+        print_json(gdpr.export_data(session, email))
+
+
+@app.command("wipe")
+def wipe(
+    email: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """GDPR: delete every personal row of one person; only a hash stays, so they are never re-added."""
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"Erase everything we hold on {email}?", abort=True)
+    with session_scope() as session:
+        counts = gdpr.wipe(session, email)
+    console.print(f"Wiped {email}: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+                  + "; a hashed suppression entry remains")

@@ -1,25 +1,55 @@
-"""Which posts go into a list's next digest."""
+"""Which posts go into a digest, and for whom.
+
+Each subscription carries a watermark (seen_until): the posts first seen up to then were sent to it. A
+digest for a group of subscribers holds the list's news after their watermark; subscribers whose watermark
+differs (someone who just switched cadence) may need a different set of posts, so the audience is split
+into groups that need exactly the same posts (group_by_watermark), one digest each."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, func, select
+import bisect
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from publisher.compose.render import DigestPost as RenderPost
-from publisher.models import DigestPost, Feed, ListFeed, MailingList, Post
+from publisher.models import Feed, ListFeed, MailingList, Post
 
 
-def new_posts_for_list(session: Session, mailing_list: MailingList) -> list[Post]:
-    """Posts of the list's feeds that are news (not baseline), arrived after the feed joined the list, and
-    that no earlier digest of this list carried. Oldest first, so a digest reads in order of publication."""
-    already_sent = exists().where(DigestPost.list_id == mailing_list.id, DigestPost.post_id == Post.id)
+def news_for_list(session: Session, mailing_list: MailingList, *, after: datetime | None,
+                  until: datetime) -> list[Post]:
+    """Posts of the list's feeds that are news (not baseline, arrived after the feed joined the list),
+    first seen in (after, until]; ordered by first sighting, the order the watermarks follow."""
     query = (
         select(Post)
         .join(ListFeed, and_(ListFeed.feed_id == Post.feed_id, ListFeed.list_id == mailing_list.id))
-        .where(Post.is_baseline.is_(False), Post.first_seen_at >= ListFeed.added_at, ~already_sent)
-        .order_by(func.coalesce(Post.published_at, Post.first_seen_at), Post.id)
+        .where(Post.is_baseline.is_(False), Post.first_seen_at >= ListFeed.added_at, Post.first_seen_at <= until)
+        .order_by(Post.first_seen_at, Post.id)
     )
+    if after is not None:
+        query = query.where(Post.first_seen_at > after)
     return list(session.scalars(query))
+
+
+def group_by_watermark(posts: Sequence[Post], watermarks: Iterable[tuple[int, datetime | None]]
+                       ) -> list[tuple[list[Post], list[int]]]:
+    """[(posts, subscriber ids)], largest audience first: each subscriber's posts are those first seen after
+    their watermark. Subscribers with nothing new are left out."""
+    times = [post.first_seen_at for post in posts]
+    groups: dict[int, list[int]] = {}
+    for subscriber_id, seen_until in watermarks:
+        start = 0 if seen_until is None else bisect.bisect_right(times, seen_until)
+        if start < len(posts):
+            groups.setdefault(start, []).append(subscriber_id)
+    ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+    return [(reading_order(posts[start:]), members) for start, members in ordered]
+
+
+def reading_order(posts: Sequence[Post]) -> list[Post]:
+    """Oldest first by publication, so a digest reads in order of publication."""
+    return sorted(posts, key=lambda p: (p.published_at or p.first_seen_at, p.id))
 
 
 def latest_posts_for_list(session: Session, mailing_list: MailingList, limit: int = 5) -> list[Post]:

@@ -7,13 +7,12 @@ placeholder tokens, and `message.personalize` swaps them with plain string subst
 
 from __future__ import annotations
 
+import html
 import logging
 import re
-import textwrap
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jinja2
 from premailer import Premailer
 
+from publisher.compose.text import PlainText, html_to_text  # noqa: F401 - re-exported
 from publisher.errors import InvalidInputError
 
 # Placeholders are plain ASCII letters: Jinja's escaping, lxml's serializer and premailer leave them as they
@@ -39,6 +39,8 @@ _DEFUSED_PREFIX = "zzPUB\u200bx"
 _DEFUSE_RE = re.compile(re.escape(_PLACEHOLDER_PREFIX))
 
 _PARTS = ("subject.txt", "body.txt", "body.html")
+CONTENT_MODES = ("full", "excerpt")
+EXCERPT_WORDS = 60
 
 # cssutils complains loudly about properties it does not know (mso-*, -webkit-*); those are intended.
 _CSSUTILS_LOG_LEVEL = logging.CRITICAL
@@ -62,6 +64,7 @@ class DigestContext:
     base_url: str  # public URL of the publisher (for links)
     timezone: str = "UTC"  # the list's IANA zone: dates are shown in it
     postal_address: str = ""  # footer line
+    content_mode: str = "full"  # "full" post text, or an "excerpt" and the Read more link
 
 
 @dataclass(frozen=True)
@@ -90,11 +93,15 @@ def render_digest(ctx: DigestContext, *, templates_dir: Path, template: str = "d
     """Render the subject, text and CSS-inlined HTML of one digest, with placeholders for personal parts."""
     if not ctx.posts:
         raise InvalidInputError(f"digest for {ctx.list_name!r} has no posts; there is nothing to send")
+    if ctx.content_mode not in CONTENT_MODES:
+        raise InvalidInputError(f"content mode {ctx.content_mode!r} must be one of {', '.join(CONTENT_MODES)}")
     zone = _zone(ctx.timezone)
     env = _environment(Path(templates_dir))
+    posts = [_post_view(post, zone, excerpt=ctx.content_mode == "excerpt") for post in ctx.posts]
     variables = {
         "list_name": _defuse(ctx.list_name),
-        "posts": [_post_view(post, zone) for post in ctx.posts],
+        "posts": posts,
+        "sections": _sections(posts),
         "base_url": ctx.base_url,
         "postal_address": _defuse(ctx.postal_address),
         "name": NAME,
@@ -150,9 +157,24 @@ def _zone(name: str) -> ZoneInfo:
         raise InvalidInputError(f"unknown time zone {name!r}; use an IANA name like 'Europe/Paris'") from exc
 
 
-def _post_view(post: DigestPost, zone: ZoneInfo) -> _PostView:
+def _sections(posts: list[_PostView]) -> list[tuple[str | None, list[_PostView]]]:
+    """Posts grouped by feed, in order of first appearance; one untitled section when there is one feed."""
+    groups: dict[str, list[_PostView]] = {}
+    for post in posts:
+        groups.setdefault(post.feed_title, []).append(post)
+    if len(groups) == 1:
+        return [(None, posts)]
+    return list(groups.items())
+
+
+def _post_view(post: DigestPost, zone: ZoneInfo, *, excerpt: bool = False) -> _PostView:
     content_html = _defuse(post.content_html)
     text = html_to_text(content_html)
+    if excerpt:
+        # An excerpt is plain words: cutting HTML mid-tree would leave broken markup, and a teaser needs none.
+        short = _excerpt(text.body)
+        content_html = f"<p>{html.escape(short, quote=False)}</p>" if short else ""
+        text = PlainText(body=short, links=[])
     return _PostView(
         title=_defuse(post.title),
         link=_web_url(post.link),
@@ -164,6 +186,11 @@ def _post_view(post: DigestPost, zone: ZoneInfo) -> _PostView:
         feed_title=_defuse(post.feed_title),
         image_url=_web_url(post.image_url),
     )
+
+
+def _excerpt(text: str, words: int = EXCERPT_WORDS) -> str:
+    parts = re.sub(r" \[\d+\]", "", text).split()  # link markers point at a list the excerpt leaves out
+    return " ".join(parts) if len(parts) <= words else " ".join(parts[:words]).rstrip(".,;:") + " …"
 
 
 def format_date(moment: datetime, zone: ZoneInfo) -> str:
@@ -190,118 +217,3 @@ def _tidy_text(text: str) -> str:
     # "-- " keeps its space: that is what makes it a signature separator.
     lines = [line if line == "-- " else line.rstrip() for line in text.strip().splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
-
-
-# --- HTML to plain text ---------------------------------------------------------------------------------
-# A text/plain part must read well on its own, so this is a small renderer rather than a tag stripper:
-# paragraphs stay paragraphs, list items get "- ", links become [n] with the URLs listed after the post.
-
-_WIDTH = 72
-_BLOCKS = frozenset(
-    "address article aside blockquote dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 header "
-    "li main nav ol p pre section table tr ul".split()
-)
-_SKIPPED = frozenset({"script", "style", "head", "template"})
-
-
-@dataclass(frozen=True)
-class PlainText:
-    body: str
-    links: list[str]  # URL of [1], [2], ... in order
-
-
-def html_to_text(html: str) -> PlainText:
-    maker = _TextMaker()
-    maker.feed(html)
-    maker.close()
-    return maker.result()
-
-
-class _TextMaker(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)  # entities arrive decoded: no '&amp;' in the output
-        self._blocks: list[tuple[str, bool]] = []  # (text, follows the previous item of its list)
-        self._inline: list[str] = []
-        self._links: list[str] = []
-        self._anchors: list[tuple[str | None, int]] = []  # (href, start in _inline)
-        self._lists = self._quotes = self._pre = self._skip = 0
-        self._item_pending = self._new_list = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED:
-            self._skip += 1
-        elif tag == "br":
-            self._inline.append("\n")
-        elif tag == "hr":
-            self._flush()
-            self._blocks.append(("-" * 20, False))
-        elif tag == "img":
-            alt = " ".join((dict(attrs).get("alt") or "").split())
-            if alt:
-                self._inline.append(f"[{alt}]")
-        elif tag == "a":
-            self._anchors.append((dict(attrs).get("href"), len(self._inline)))
-        elif tag in ("td", "th"):
-            self._inline.append(" ")
-        if tag in _BLOCKS:
-            self._flush()
-        self._new_list = self._new_list or (tag in ("ul", "ol") and not self._lists)  # apart from the last
-        self._lists += tag in ("ul", "ol")
-        self._quotes += tag == "blockquote"
-        self._pre += tag == "pre"
-        self._item_pending = self._item_pending or tag == "li"
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._anchors:
-            self._end_link(*self._anchors.pop())
-        if tag in _BLOCKS:
-            self._flush()
-        self._skip -= tag in _SKIPPED and self._skip > 0
-        self._lists -= tag in ("ul", "ol") and self._lists > 0
-        self._quotes -= tag == "blockquote" and self._quotes > 0
-        self._pre -= tag == "pre" and self._pre > 0
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            # Source newlines are just whitespace, except in <pre>; "\n" in the buffer means a <br>.
-            self._inline.append(data if self._pre else re.sub(r"\s+", " ", data))
-
-    def _end_link(self, href: str | None, start: int) -> None:
-        label = "".join(self._inline[start:]).strip() if start <= len(self._inline) else ""
-        if not href or urlsplit(href).scheme.lower() not in ("http", "https", "mailto") or label == href:
-            return  # anchors and scripts go nowhere useful; a bare URL already shows itself
-        self._links.append(href)
-        self._inline.append(f" [{len(self._links)}]")
-
-    def _flush(self) -> None:
-        text, self._inline = "".join(self._inline), []
-        lines = [line.rstrip() if self._pre else " ".join(line.split()) for line in text.split("\n")]
-        if not any(lines):
-            return
-        is_item, self._item_pending = self._item_pending, False
-        tight, self._new_list = is_item and not self._new_list, self._new_list and not is_item
-        indent = "  " * max(self._lists - 1, 0)
-        first = indent + ("- " if is_item else "")
-        rest = indent + ("  " if is_item else "")
-        quote = "> " * self._quotes
-        out = [
-            wrapped
-            for n, line in enumerate(lines)
-            for wrapped in self._wrap(line, quote + (first if n == 0 else rest), quote + rest)
-        ]
-        self._blocks.append(("\n".join(out), tight))
-
-    def _wrap(self, line: str, first: str, rest: str) -> list[str]:
-        if self._pre or not line:
-            return [(first + line).rstrip()]
-        return textwrap.wrap(
-            line, _WIDTH, initial_indent=first, subsequent_indent=rest,
-            break_long_words=False, break_on_hyphens=False,  # never split a URL
-        )
-
-    def result(self) -> PlainText:
-        self._flush()
-        body = ""
-        for n, (text, tight) in enumerate(self._blocks):  # items of one list sit on consecutive lines
-            body += ("\n" if tight and n else "\n\n" if n else "") + text
-        return PlainText(body=body, links=self._links)

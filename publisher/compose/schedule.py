@@ -1,4 +1,4 @@
-"""When a list's digest is due: the most recent send slot at or before now, in the list's own time zone."""
+"""When an edition is due: the most recent send slot at or before now, in the edition's own time zone."""
 
 from __future__ import annotations
 
@@ -7,16 +7,21 @@ from zoneinfo import ZoneInfo
 
 
 def latest_slot(now: datetime, *, cadence: str, send_at: str, timezone: str, weekday: int = 0) -> datetime | None:
-    """The UTC instant of the latest slot <= now; None for `immediate` lists, which have no slots.
-    Slots are wall-clock times, so 08:00 stays 08:00 across a daylight-saving change."""
+    """The UTC instant of the latest slot <= now; None for `immediate`, which has no slots.
+    Slots are wall-clock times, so 08:00 stays 08:00 across a daylight-saving change.
+    weekly: on `weekday` (0 = Monday); monthly: on the first day of the month."""
     if cadence == "immediate":
         return None
     zone = ZoneInfo(timezone)
-    local_today = now.astimezone(zone).date()
+    day = now.astimezone(zone).date()
+    if cadence == "monthly":
+        day = day.replace(day=1)
+        while (slot := _at(day, send_at, zone)) > now:
+            day = (day - timedelta(days=1)).replace(day=1)
+        return slot
     step = 7 if cadence == "weekly" else 1
-    day = local_today
     if cadence == "weekly":
-        day -= timedelta(days=(local_today.weekday() - weekday) % 7)
+        day -= timedelta(days=(day.weekday() - weekday) % 7)
     while (slot := _at(day, send_at, zone)) > now:
         day -= timedelta(days=step)
     return slot

@@ -13,9 +13,15 @@ import zlib
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
-from publisher.errors import BlockedAddressError, FeedTooLargeError, FetchError, HTTPStatusError
+from publisher.errors import (
+    BlockedAddressError,
+    FeedTooLargeError,
+    FetchError,
+    HTTPStatusError,
+)
 
 USER_AGENT = "publisher/0.1 (+self-hosted newsletter)"
 ACCEPT = (
@@ -40,6 +46,26 @@ class FetchResult:
     last_modified: str | None
     content_type: str | None
     permanent_redirect_url: str | None  # set when a 301/308 moved the feed (caller updates the stored URL)
+    hub_url: str | None = None  # WebSub hub named by a `Link: <...>; rel="hub"` header
+    self_url: str | None = None  # the topic URL named by `Link: <...>; rel="self"` (WebSub topic)
+    max_age: int | None = None  # seconds from Cache-Control max-age: do not ask again sooner
+
+
+def make_client(*, allow_private_networks: bool = False, timeout: float = 20.0,
+                max_connections: int = 100) -> httpx.Client:
+    """A client whose every TCP connection goes through the SSRF guard at connect time (see GuardedBackend).
+
+    Share one across threads to poll many feeds over pooled connections. trust_env is off: an environment
+    proxy would connect on our behalf to addresses we never checked."""
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    transport = httpx.HTTPTransport(limits=limits)
+    # httpx has no public hook for the network backend; the pool is rebuilt with the same settings plus ours.
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+        network_backend=GuardedBackend(allow_private_networks=allow_private_networks),
+    )
+    return httpx.Client(transport=transport, follow_redirects=False, timeout=timeout, trust_env=False)
 
 
 def fetch_feed(
@@ -60,7 +86,7 @@ def fetch_feed(
                  deadline=time.monotonic() + timeout)
     owned = client is None
     if client is None:
-        client = httpx.Client(follow_redirects=False, timeout=timeout)
+        client = make_client(allow_private_networks=allow_private_networks, timeout=timeout, max_connections=2)
     try:
         return _follow(client, url, plan)
     finally:
@@ -129,6 +155,7 @@ def _result(response: httpx.Response, url: str, permanent: str | None, plan: _Pl
     if status != 304 and not 200 <= status < 300:
         raise FetchError(f"{url} answered an unexpected status {status}")
     not_modified = status == 304
+    links = response.links
     # A 304 may omit the validators; keep the ones the caller sent so it stores the same values again.
     return FetchResult(
         url=url,
@@ -138,7 +165,26 @@ def _result(response: httpx.Response, url: str, permanent: str | None, plan: _Pl
         last_modified=response.headers.get("last-modified") or (plan.last_modified if not_modified else None),
         content_type=response.headers.get("content-type"),
         permanent_redirect_url=permanent,
+        hub_url=_link(links, "hub", url),
+        self_url=_link(links, "self", url),
+        max_age=cache_max_age(response.headers.get("cache-control")),
     )
+
+
+def _link(links: dict, rel: str, base: str) -> str | None:
+    href = (links.get(rel) or {}).get("url")
+    return urljoin(base, href) if href else None
+
+
+def cache_max_age(cache_control: str | None) -> int | None:
+    """Seconds a response stays fresh per Cache-Control (max-age, or 0 for no-cache/no-store)."""
+    if not cache_control:
+        return None
+    for directive in cache_control.lower().split(","):
+        name, _, value = directive.strip().partition("=")
+        if name == "max-age" and value.strip().strip('"').isdigit():
+            return int(value.strip().strip('"'))
+    return None
 
 
 def _read_body(response: httpx.Response, url: str, plan: _Plan) -> bytes:
@@ -232,6 +278,31 @@ def resolve(host: str, port: int) -> list[str]:
         raise FetchError(f"could not resolve {host}: {exc}") from exc
     # Strip an IPv6 zone ("fe80::1%eth0") so ipaddress can read it.
     return sorted({info[4][0].split("%", 1)[0] for info in infos})
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """Resolve the host when connecting, refuse it if any address is non-public, and connect to an address
+    that was checked. A check before the request and a second resolution by the HTTP library would let a
+    DNS answer that changes in between (DNS rebinding) reach an internal address."""
+
+    def __init__(self, *, allow_private_networks: bool):
+        self.allow_private_networks = allow_private_networks
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        addresses = resolve(host, port)
+        if not self.allow_private_networks:
+            for address in addresses:
+                reason = blocked_reason(address)
+                if reason:
+                    # Not an httpcore error, so httpx passes it up to the caller unchanged.
+                    raise BlockedAddressError(f"refusing to fetch from {host}: {address} is {reason}")
+        last_error: Exception | None = None
+        for address in addresses:  # TLS still verifies the certificate against `host` (the SNI name)
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except httpcore.ConnectError as exc:
+                last_error = exc
+        raise last_error or httpcore.ConnectError(f"no address for {host}")
 
 
 def blocked_reason(address: str) -> str | None:

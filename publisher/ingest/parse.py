@@ -12,7 +12,7 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
@@ -45,7 +45,7 @@ class ParsedEntry:
             return self.guid
         if self.link:
             return self.link
-        digest = hashlib.sha256(f"{self.title}\n{self.content_html}".encode("utf-8")).hexdigest()
+        digest = hashlib.sha256(f"{self.title}\n{self.content_html}".encode()).hexdigest()
         return f"sha256:{digest}"
 
 
@@ -56,6 +56,7 @@ class ParsedFeed:
     hub_url: str | None  # WebSub hub from <link rel="hub">, if any
     entries: list[ParsedEntry]
     warning: str | None  # why the feed was ill-formed, when feedparser still read it
+    next_url: str | None = None  # the next (older) page: Atom/RSS <link rel="next">, JSON Feed next_url
 
 
 def parse_feed(base_url: str, data: bytes, *, content_type: str | None = None) -> ParsedFeed:
@@ -63,6 +64,13 @@ def parse_feed(base_url: str, data: bytes, *, content_type: str | None = None) -
     if not isinstance(data, bytes):
         # feedparser treats a str as a URL or a file name; only bytes are safe to hand it.
         raise TypeError("parse_feed takes bytes")
+    from publisher.ingest.jsonfeed import (  # it builds on this module
+        looks_like_json,
+        parse_json_feed,
+    )
+
+    if looks_like_json(data, content_type):
+        return parse_json_feed(base_url, data)
     headers = {"content-location": base_url}
     if content_type:
         headers["content-type"] = content_type
@@ -73,9 +81,10 @@ def parse_feed(base_url: str, data: bytes, *, content_type: str | None = None) -
     return ParsedFeed(
         title=_text(feed.get("title")),
         link=_http_url(feed.get("link"), base_url),
-        hub_url=_hub_url(feed.get("links", []), base_url),
+        hub_url=_rel_link(feed.get("links", []), "hub", base_url),
         entries=[_entry(e, base_url) for e in parsed.entries if _is_post(e)],
         warning=_warning(parsed, content_type),
+        next_url=_rel_link(feed.get("links", []), "next", base_url),
     )
 
 
@@ -108,6 +117,9 @@ def _is_post(entry) -> bool:
     Drafts (<app:control><app:draft>yes) are not published: mailing one would leak it."""
     if str(entry.get("app_draft", "")).strip().lower() == "yes":
         return False
+    # WordPress exports (WXR) list pages, menu items and attachments beside posts, and drafts too.
+    if entry.get("wp_post_type") is not None:
+        return entry.get("wp_post_type") == "post" and entry.get("wp_status", "publish") == "publish"
     kinds = [t.get("term") for t in entry.get("tags", []) if t.get("scheme") == BLOGGER_KIND_SCHEME]
     return not kinds or BLOGGER_POST_KIND in kinds
 
@@ -128,6 +140,10 @@ def _entry(entry, base_url: str) -> ParsedEntry:
     )
 
 
+def http_url(value: str | None, base_url: str) -> str | None:
+    return _http_url(value, base_url)
+
+
 def _text(value) -> str:
     return (value or "").strip()
 
@@ -141,9 +157,9 @@ def _http_url(value: str | None, base_url: str) -> str | None:
     return url if urlsplit(url).scheme in {"http", "https"} else None
 
 
-def _hub_url(links: list, base_url: str) -> str | None:
+def _rel_link(links: list, rel: str, base_url: str) -> str | None:
     for link in links:
-        if "hub" in (link.get("rel") or "").split():
+        if rel in (link.get("rel") or "").split():
             return _http_url(link.get("href"), base_url)
     return None
 
@@ -191,7 +207,7 @@ def _utc(struct) -> datetime | None:
     # feedparser normalizes every date it understands to a UTC struct_time.
     if not struct:
         return None
-    return datetime.fromtimestamp(calendar.timegm(struct), tz=timezone.utc)
+    return datetime.fromtimestamp(calendar.timegm(struct), tz=UTC)
 
 
 def _image_url(entry, base_url: str) -> str | None:
@@ -201,11 +217,11 @@ def _image_url(entry, base_url: str) -> str | None:
     candidates += [e.get("href") for e in entry.get("enclosures", [])
                    if (e.get("type") or "").startswith("image/")]
     for candidate in candidates:
-        url = _http_url(_protocol_relative_https(candidate), base_url)
+        url = _http_url(protocol_relative_https(candidate), base_url)
         if url:
             return BLOGGER_THUMB_SIZE.sub(r"\1s1600\2", url)
     return None
 
 
-def _protocol_relative_https(url: str | None) -> str | None:
+def protocol_relative_https(url: str | None) -> str | None:
     return "https:" + url if url and url.startswith("//") else url

@@ -16,6 +16,7 @@ class DeliveryStatus(enum.StrEnum):
     SOFT_FAILED = "soft_failed"  # 4xx: retried after next_attempt_at
     HARD_FAILED = "hard_failed"  # 5xx: never retried
     UNKNOWN = "unknown"          # connection lost after DATA: maybe delivered, never silently retried
+    CANCELLED = "cancelled"      # the send was cancelled before this row was attempted
 
 
 UNSETTLED = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SOFT_FAILED)
@@ -43,3 +44,15 @@ class Delivery(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeliveryEvent(Base):
+    """Every state change of a ledger row, with its time and the server's reply: the audit trail."""
+
+    __tablename__ = "delivery_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    reply: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from publisher.models.base import Base, UTCDateTime, utcnow
@@ -11,8 +11,9 @@ from publisher.models.base import Base, UTCDateTime, utcnow
 
 class DigestStatus(enum.StrEnum):
     SENDING = "sending"      # audience frozen, deliveries under way
+    PAUSED = "paused"        # by a person, or by us when the mail server refuses our login or TLS
     SENT = "sent"            # every delivery settled
-    CANCELLED = "cancelled"
+    CANCELLED = "cancelled"  # stopped for good: rows not yet attempted are cancelled
 
 
 class Digest(Base):
@@ -29,13 +30,19 @@ class Digest(Base):
     recipient_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why the send is paused, in plain words ("SMTP login refused ..."), shown by `publisher status`.
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    # Which edition of the list this is ("daily Europe/Paris 2026-11-26T07:00Z", "now" ...), and the instant
+    # its posts were chosen up to: subscribers' seen_until moves to cutoff_at (see services.digests).
+    edition: Mapped[str | None] = mapped_column(String(120))
+    cutoff_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DigestPost(Base):
-    """Which posts a digest carried. UNIQUE(list_id, post_id): a list sends each post once, ever."""
+    """Which posts a digest carried. A post may go out in several editions of a list (daily, weekly ...);
+    each subscriber gets it once, which subscriptions.seen_until guarantees."""
 
     __tablename__ = "digest_posts"
-    __table_args__ = (UniqueConstraint("list_id", "post_id"),)
 
     digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from publisher.models.base import Base, UTCDateTime, utcnow
@@ -28,6 +28,8 @@ class Feed(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The adaptive polling interval in minutes (None: PUBLISHER_POLL_INTERVAL_MINUTES).
+    poll_interval_minutes: Mapped[float | None] = mapped_column(Float)
     # Set on the first successful fetch: posts seen then are the baseline, not news.
     baseline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -14,6 +14,7 @@ class Cadence(enum.StrEnum):
     IMMEDIATE = "immediate"
     DAILY = "daily"
     WEEKLY = "weekly"
+    MONTHLY = "monthly"  # on the first day of the month
 
 
 class MailingList(Base):
@@ -24,9 +25,11 @@ class MailingList(Base):
     sender: Mapped[str | None] = mapped_column(String(500))  # None: the PUBLISHER_FROM default
     cadence: Mapped[str] = mapped_column(String(20), default=Cadence.DAILY.value)
     send_at: Mapped[str] = mapped_column(String(5), default="08:00")  # HH:MM, local to timezone
-    weekday: Mapped[int] = mapped_column(Integer, default=0)  # weekly lists: 0 = Monday
+    weekday: Mapped[int] = mapped_column(Integer, default=0)  # weekly editions: 0 = Monday
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     template: Mapped[str] = mapped_column(String(100), default="digest")
+    # "full": each post's whole text in the digest; "excerpt": its first words and a Read more link.
+    content_mode: Mapped[str] = mapped_column(String(20), default="full", server_default="full")
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     # The latest send slot the scheduler has handled: a slot fires once, however many schedulers run.
     last_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

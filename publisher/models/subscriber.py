@@ -36,5 +36,15 @@ class Subscription(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The subscriber's own schedule; None: the list's default cadence / time zone.
+    cadence: Mapped[str | None] = mapped_column(String(20))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # Consent provenance: when and from where the person asked (an import keeps the original values).
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_ip: Mapped[str | None] = mapped_column(String(45))
+    # Posts first seen up to this instant were sent to (or predate) this subscription; None: from the start.
+    # It moves forward, by a conditional UPDATE, when a digest is composed for the subscriber: each
+    # subscriber gets each post once whatever the cadence switches, and two composers cannot both win.
+    seen_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     subscriber: Mapped[Subscriber] = relationship(lazy="joined")

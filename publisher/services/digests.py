@@ -1,18 +1,50 @@
-"""Use cases of the digest: preview it, compose it (render once, freeze the audience), report progress."""
+"""Use cases of the digest: preview it, compose the editions of a list (render once per group of
+subscribers needing the same posts, freeze that audience), report progress.
+
+`compose_digest` is "send now" (`publisher digest send`): one digest for the subscribers of every cadence,
+holding what is new for the largest group of them. Anyone needing a different set of posts (someone who
+just switched cadence) keeps their watermark and gets their posts at their own next slot."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from publisher.compose.digest import latest_posts_for_list, new_posts_for_list, render_posts
+from publisher.compose.digest import (
+    group_by_watermark,
+    latest_posts_for_list,
+    news_for_list,
+    render_posts,
+)
 from publisher.compose.render import DigestContext, RenderedDigest, render_digest
 from publisher.config import Settings
-from publisher.models import Digest, DigestPost, DigestStatus, MailingList
+from publisher.models import (
+    Digest,
+    DigestPost,
+    DigestStatus,
+    MailingList,
+    Post,
+    Subscription,
+    SubscriptionStatus,
+)
 from publisher.models.base import utcnow
 from publisher.store import deliveries
+
+
+@dataclass(frozen=True)
+class Edition:
+    """Who a digest is for: subscribers whose effective cadence and time zone are these (None: any)."""
+
+    cadence: str | None
+    timezone: str | None
+    label: str
+
+
+SEND_NOW = Edition(cadence=None, timezone=None, label="now")
 
 
 @dataclass(frozen=True)
@@ -23,48 +55,97 @@ class Preview:
 
 
 def preview_digest(session: Session, settings: Settings, mailing_list: MailingList) -> Preview:
-    posts = new_posts_for_list(session, mailing_list)
-    only_old = not posts
-    if only_old:
-        posts = latest_posts_for_list(session, mailing_list)
-    return Preview(_render(session, settings, mailing_list, posts), len(posts), only_old)
+    """What `digest send` would send now; with nobody subscribed yet, what a first subscriber would get."""
+    groups = _groups(session, mailing_list, SEND_NOW, now=utcnow(),
+                     nobody=[(0, list_watermark(session, mailing_list.id))])
+    posts = groups[0][0] if groups else latest_posts_for_list(session, mailing_list)
+    return Preview(_render(session, settings, mailing_list, posts, mailing_list.timezone), len(posts), not groups)
 
 
 def compose_digest(session: Session, settings: Settings, mailing_list: MailingList) -> Digest | None:
-    """Render what is new for the list once and freeze its audience; None when nothing is new.
-    Two composers racing on one list cannot both win: digest_posts is UNIQUE per list and post."""
-    posts = new_posts_for_list(session, mailing_list)
-    if not posts:
-        return None
-    rendered = _render(session, settings, mailing_list, posts)
+    """Send now: one digest for the list's largest group of subscribers (any cadence); None when nothing
+    is new for anyone."""
+    composed = compose_edition(session, settings, mailing_list, edition=SEND_NOW, now=utcnow(), max_digests=1)
+    return composed[0] if composed else None
+
+
+def compose_edition(session: Session, settings: Settings, mailing_list: MailingList, *, edition: Edition,
+                    now: datetime, max_digests: int | None = None) -> list[Digest]:
+    """Digests for the edition's audience, one per group needing the same posts; [] when nothing is new.
+    A subscriber is counted in only if their watermark still lies before the posts (a conditional UPDATE):
+    two composers racing on one list cannot both send them the same post."""
+    composed = []
+    for posts, members in _groups(session, mailing_list, edition, now=now)[:max_digests]:
+        threshold = min(post.first_seen_at for post in posts)
+        won = _advance_watermarks(session, mailing_list.id, members, before=threshold, to=now)
+        if won:
+            composed.append(_create(session, settings, mailing_list, edition, posts, won, now))
+    return composed
+
+
+def _groups(session: Session, mailing_list: MailingList, edition: Edition, *, now: datetime, nobody=()):
+    marks = audience_watermarks(session, mailing_list, edition) or list(nobody)
+    if not marks:
+        return []
+    known = [mark for _, mark in marks]
+    after = None if any(mark is None for mark in known) else min(known)
+    return group_by_watermark(news_for_list(session, mailing_list, after=after, until=now), marks)
+
+
+def audience_watermarks(session: Session, mailing_list: MailingList, edition: Edition
+                        ) -> list[tuple[int, datetime | None]]:
+    """(subscriber id, seen_until) of the confirmed subscribers the edition is for."""
+    query = select(Subscription.subscriber_id, Subscription.seen_until).where(
+        Subscription.list_id == mailing_list.id, Subscription.status == SubscriptionStatus.CONFIRMED)
+    if edition.cadence is not None:
+        query = query.where(func.coalesce(Subscription.cadence, mailing_list.cadence) == edition.cadence)
+    if edition.timezone is not None:
+        query = query.where(func.coalesce(Subscription.timezone, mailing_list.timezone) == edition.timezone)
+    return [(row.subscriber_id, row.seen_until) for row in session.execute(query.order_by(Subscription.id))]
+
+
+def _advance_watermarks(session: Session, list_id: int, members: Sequence[int], *, before: datetime,
+                        to: datetime) -> list[int]:
+    won = session.scalars(
+        update(Subscription)
+        .where(Subscription.list_id == list_id, Subscription.subscriber_id.in_(list(members)),
+               Subscription.status == SubscriptionStatus.CONFIRMED,
+               or_(Subscription.seen_until.is_(None), Subscription.seen_until < before))
+        .values(seen_until=to)
+        .returning(Subscription.subscriber_id)
+    ).all()
+    return sorted(won)
+
+
+def _create(session: Session, settings: Settings, mailing_list: MailingList, edition: Edition,
+            posts: list[Post], subscriber_ids: list[int], now: datetime) -> Digest:
+    rendered = _render(session, settings, mailing_list, posts, edition.timezone or mailing_list.timezone)
     digest = Digest(list_id=mailing_list.id, subject=rendered.subject, html=rendered.html, text=rendered.text,
-                    post_count=len(posts), status=DigestStatus.SENDING.value)
+                    post_count=len(posts), status=DigestStatus.SENDING.value, edition=edition.label[:120],
+                    cutoff_at=now)
     session.add(digest)
     session.flush()
     session.add_all(DigestPost(digest_id=digest.id, post_id=post.id, list_id=mailing_list.id, position=i)
                     for i, post in enumerate(posts))
     session.flush()
-    digest.recipient_count = deliveries.freeze_audience(session, digest_id=digest.id, list_id=mailing_list.id)
+    digest.recipient_count = deliveries.freeze_audience(session, digest_id=digest.id, list_id=mailing_list.id,
+                                                        subscriber_ids=subscriber_ids)
     if digest.recipient_count == 0:
         digest.status, digest.finished_at = DigestStatus.SENT.value, utcnow()
     return digest
 
 
-def _render(session: Session, settings: Settings, mailing_list: MailingList, posts) -> RenderedDigest:
+def list_watermark(session: Session, list_id: int) -> datetime | None:
+    """Where a newly confirmed subscriber starts: after the list's latest digest (None: from the start,
+    so a first digest with backfilled posts reaches early subscribers too)."""
+    return session.scalar(select(func.max(func.coalesce(Digest.cutoff_at, Digest.created_at)))
+                          .where(Digest.list_id == list_id))
+
+
+def _render(session: Session, settings: Settings, mailing_list: MailingList, posts, timezone: str
+            ) -> RenderedDigest:
     context = DigestContext(
         list_name=mailing_list.name, posts=render_posts(session, posts), base_url=settings.base_url,
-        timezone=mailing_list.timezone, postal_address=settings.postal_address,
+        timezone=timezone, postal_address=settings.postal_address, content_mode=mailing_list.content_mode,
     )
     return render_digest(context, templates_dir=settings.resolved_templates_dir(), template=mailing_list.template)
-
-
-def finish_if_settled(session: Session, digest_id: int) -> bool:
-    digest = session.get(Digest, digest_id)
-    if digest.status == DigestStatus.SENDING and deliveries.unsettled_count(session, digest_id) == 0:
-        digest.status, digest.finished_at = DigestStatus.SENT.value, utcnow()
-        session.commit()
-    return digest.status != DigestStatus.SENDING
-
-
-def sends_in_progress(session: Session) -> list[Digest]:
-    return list(session.scalars(select(Digest).where(Digest.status == DigestStatus.SENDING).order_by(Digest.id)))

@@ -18,16 +18,18 @@ _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 def create_list(session: Session, *, name: str, feed_urls: list[str], cadence: str = "daily",
-                send_at: str = "08:00", timezone: str = "UTC", sender: str | None = None) -> MailingList:
+                send_at: str = "08:00", timezone: str = "UTC", sender: str | None = None,
+                weekday: int = 0) -> MailingList:
     if session.scalar(select(MailingList).where(MailingList.name == name)):
         raise AlreadyExistsError(f"list {name!r} already exists")
     if not feed_urls:
         raise InvalidInputError("a list needs at least one --feed")
     _validate_schedule(cadence, send_at, timezone)
     mailing_list = MailingList(name=name, cadence=cadence, send_at=send_at, timezone=timezone, sender=sender,
+                               weekday=weekday,
                                # The first digest goes at the next slot, not at the one that just passed.
                                last_slot_at=latest_slot(utcnow(), cadence=cadence, send_at=send_at,
-                                                        timezone=timezone))
+                                                        timezone=timezone, weekday=weekday))
     session.add(mailing_list)
     session.flush()
     for url in feed_urls:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from publisher.config import Settings
-from publisher.models import Feed, MailingList
-from publisher.services.digests import sends_in_progress
-from publisher.store import deliveries
+from publisher.models import Feed, HubSubscription, MailingList
+from publisher.services.controls import progress, sends_in_progress
 
 
 def collect_status(session: Session, settings: Settings) -> dict:
@@ -49,8 +50,11 @@ def _feeds(session: Session) -> dict:
         "total": len(feeds),
         "failing": len(failing),
         "retired": sum(f.status == "retired" for f in feeds),
-        "failing_feeds": [{"url": f.url, "last_error": f.last_error, "consecutive_failures": f.consecutive_failures,
-                           "next_poll_at": f.next_poll_at} for f in failing],
+        "failing_feeds": [{"url": f.url, "status": f.status, "last_error": f.last_error,
+                           "last_http_status": f.last_http_status, "consecutive_failures": f.consecutive_failures,
+                           "last_success_at": f.last_success_at, "next_poll_at": f.next_poll_at}
+                          for f in failing],
+        "push": dict(Counter(session.scalars(select(HubSubscription.state)))),
     }
 
 
@@ -58,11 +62,11 @@ def _sends(session: Session) -> list[dict]:
     names = dict(session.execute(select(MailingList.id, MailingList.name)).all())
     sends = []
     for digest in sends_in_progress(session):
-        counts = deliveries.progress(session, digest.id)
+        p = progress(session, digest.id)
         sends.append({
-            "digest_id": digest.id, "list": names.get(digest.list_id), "recipients": digest.recipient_count,
-            "sent": counts["sent"], "failed": counts["hard_failed"] + counts["unknown"],
-            "pending": counts["pending"] + counts["sending"], "retrying": counts["soft_failed"],
+            "digest_id": digest.id, "list": names.get(digest.list_id), "status": p.status, "reason": p.reason,
+            "recipients": p.recipients, "sent": p.sent, "failed": p.failed, "pending": p.pending,
+            "retrying": p.retrying, "rate_per_second": p.rate_per_second, "eta_seconds": p.eta_seconds,
             "started_at": digest.created_at,
         })
     return sends

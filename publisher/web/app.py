@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from publisher.web.routes import health, public
+from publisher.web.routes import health, preferences, public, sends, subscribe, websub
 
 
 def create_app() -> FastAPI:
     app = FastAPI(title="publisher", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.include_router(health.router)
     app.include_router(public.router)
+    app.include_router(subscribe.router)
+    app.include_router(preferences.router)
+    app.include_router(websub.router)
+    app.include_router(sends.router)
     return app

@@ -165,3 +165,55 @@ def test_an_unknown_template_is_refused():
 
 def test_published_is_utc_aware_in_the_fixture():
     assert POSTS[0].published.tzinfo is timezone.utc
+
+
+def test_several_feeds_get_a_section_each_and_one_feed_none(rendered):
+    sections = [td.text_content() for td in _tree(rendered).find_class("section-title")]
+    assert sections == ["Zoë's kitchen", "Another blog"]
+    assert "== Zoë's kitchen ==" in rendered.text and "== Another blog ==" in rendered.text
+    single = render_digest(make_context(posts=POSTS[1:]), templates_dir=TEMPLATES)
+    assert not _tree(single).find_class("section-title") and "==" not in single.text
+
+
+def test_excerpt_mode_shortens_to_plain_words_with_read_more():
+    long = DigestPost(title="Long", link="https://blog.example.com/long", author=None, published=None,
+                      content_html="<p>" + "<b>word</b> <a href='https://x.example.com'>link</a> " * 100 + "</p>",
+                      feed_title="Blog")
+    out = render_digest(make_context(posts=[long], content_mode="excerpt"), templates_dir=TEMPLATES)
+    content = _tree(out).find_class("content")[0]
+    assert content.text_content().endswith("…") and len(content.text_content().split()) == 61
+    assert not content.findall(".//a") and not content.findall(".//b")
+    assert "Read more" in out.html and "Read more: https://blog.example.com/long" in out.text
+    assert "[1]" not in out.text
+    with pytest.raises(InvalidInputError, match="content mode"):
+        render_digest(make_context(content_mode="teaser"), templates_dir=TEMPLATES)
+
+
+def test_default_template_has_dark_mode_and_a_preheader(rendered):
+    css = _tree(rendered).xpath("//style")[0].text
+    assert "@media (prefers-color-scheme: dark)" in css
+    preheader = _tree(rendered).find_class("preheader")[0]
+    assert "display:none" in preheader.get("style").replace(" ", "")
+    assert preheader.text_content().startswith(POSTS[0].title)
+
+
+def test_default_template_is_lint_clean(rendered):
+    from publisher.compose.lint import lint_html
+
+    findings = lint_html(rendered.html)
+    assert [f for f in findings if f.level == "unsupported"] == []
+    assert {f.client for f in findings} <= {"Gmail (Desktop Webmail)", "Gmail (Android)", "Gmail (iOS)",
+                                            "Outlook (Windows)", "Outlook (macOS)", "Outlook (Outlook.com)",
+                                            "Apple Mail (macOS)", "Apple Mail (iOS)"}
+
+
+def test_lint_reports_what_outlook_and_gmail_lack():
+    from publisher.compose.lint import lint_html
+
+    html = ("<html><body style='margin:0'><div style='display:flex;border-radius:4px'>x</div>"
+            "<style>@media (prefers-color-scheme: dark) { .a { color: #fff } }</style></body></html>")
+    found = {(f.feature, f.client, f.level) for f in lint_html(html)}
+    assert ("css-border-radius", "Outlook (Windows)", "unsupported") in found
+    assert ("css-display-flex", "Outlook (Windows)", "unsupported") in found
+    assert ("html-body", "Outlook (macOS)", "unsupported") in found  # attributes on <body> are lost there
+    assert ("css-at-media-prefers-color-scheme", "Gmail (Desktop Webmail)", "ignored") in found

@@ -100,3 +100,11 @@ def test_outbox_writes_one_file_per_message_id_atomically(tmp_path):
     files = list((tmp_path / "outbox").iterdir())
     assert [f.name for f in files] == ["d1.s1_x.eml"]  # a retry overwrites, never duplicates
     assert files[0].read_bytes() == MESSAGE
+
+
+def test_lines_starting_with_a_dot_arrive_intact(smtp):
+    body = b"From: a@example.org\r\nTo: b@example.com\r\nSubject: dots\r\n\r\n.hidden\r\n..two\r\n.\r\nend\r\n"
+    mailer = SMTPMailer(parse_smtp_url(smtp.url))
+    mailer.send(envelope_from="a@example.org", recipient="b@example.com", message=body, message_id="<d@x>")
+    mailer.close()
+    assert smtp.messages[0].data.endswith(b"\r\n\r\n.hidden\r\n..two\r\n.\r\nend\r\n")

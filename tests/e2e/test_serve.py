@@ -32,7 +32,7 @@ def _serving(port: int) -> bool:
 
 def test_serve_runs_web_worker_and_scheduler(embedded, feed_server, blog, smtp):
     blog.add_post("Old post")
-    embedded.env.update(PUBLISHER_TICK_SECONDS="1", PUBLISHER_POLL_INTERVAL_MINUTES="0")
+    embedded.env.update(PUBLISHER_TICK_SECONDS="1", PUBLISHER_POLL_INTERVAL_MINUTES="0", PUBLISHER_POLL_MIN_MINUTES="0")
     embedded.run("init")
     embedded.run("feeds", "add", feed_server.url)
     embedded.run("lists", "create", "instant", "--feed", feed_server.url, "--cadence", "immediate")

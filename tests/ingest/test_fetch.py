@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from publisher.errors import BlockedAddressError, FeedTooLargeError, FetchError, HTTPStatusError
-from publisher.ingest.fetch import USER_AGENT, blocked_reason, check_url, fetch_feed
+from publisher.ingest.fetch import USER_AGENT, blocked_reason, cache_max_age, check_url, fetch_feed
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
 ETAG = '"v1"'
@@ -62,6 +62,9 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/hops/"):
             left = int(path.rsplit("/", 1)[1])
             return self._redirect(302, f"/hops/{left - 1}" if left > 1 else "/feed")
+        if path == "/websub-feed":
+            return self._send(200, FEED, {"Link": '<https://hub.example/>; rel="hub", </websub-feed>; rel="self"',
+                                          "Cache-Control": "public, max-age=900"})
         if path == "/no-location":
             return self._send(302, b"")
         if path == "/bomb":
@@ -295,3 +298,47 @@ def test_connection_refused_is_a_fetch_error():
         port = probe.getsockname()[1]
     with pytest.raises(FetchError, match="could not connect"):
         fetch(f"http://127.0.0.1:{port}/feed", timeout=2)
+
+
+# --- DNS rebinding, WebSub discovery, caching hints ---------------------------------------------------------
+
+def test_connection_goes_to_the_address_that_was_checked(server, monkeypatch):
+    """A name that resolves to a public address when checked and to loopback a moment later (DNS
+    rebinding) must not reach loopback: the address is checked where the connection is made."""
+    port = int(server.rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+    answers = iter(["93.184.216.34"])  # the first answer looks public...
+
+    def rebinding(host, *args, **kwargs):
+        if host == "rebind.example":
+            address = next(answers, "127.0.0.1")  # ...every later one points inside
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    before = len(Handler.seen_headers)
+    with pytest.raises(BlockedAddressError, match="127.0.0.1 is a loopback address"):
+        fetch_feed(f"http://rebind.example:{port}/feed", timeout=2)
+    assert len(Handler.seen_headers) == before  # nothing reached the loopback server
+
+
+def test_allowed_private_host_is_reached_by_name_with_its_host_header(server, monkeypatch):
+    port = int(server.rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real(
+        "127.0.0.1" if host == "feeds.internal" else host, *a, **k))
+    assert fetch(f"http://feeds.internal:{port}/feed").status == 200
+    assert Handler.seen_headers[-1]["Host"] == f"feeds.internal:{port}"
+
+
+def test_link_header_names_the_hub_and_cache_control_the_max_age(server):
+    result = fetch(f"{server}/websub-feed")
+    assert result.hub_url == "https://hub.example/"
+    assert result.self_url == f"{server}/websub-feed"
+    assert result.max_age == 900
+
+
+@pytest.mark.parametrize("header, seconds", [("max-age=60", 60), ("public, max-age=\"120\"", 120),
+                                             ("no-cache", None), (None, None), ("max-age=soon", None)])
+def test_cache_max_age(header, seconds):
+    assert cache_max_age(header) == seconds

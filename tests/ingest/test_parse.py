@@ -154,11 +154,21 @@ def test_feedparser_corpus_never_crashes():
     (b"   \n", "empty"),
     (b"<!DOCTYPE html><html><head><title>Blog</title></head><body><p>hi</p></body></html>", "HTML page"),
     (b"\x00\x01\x02garbage", "not well-formed"),
-    (b'{"version": "https://jsonfeed.org/version/1", "items": []}', "not well-formed"),
 ])
 def test_non_feeds_are_refused(data, reason):
     with pytest.raises(FeedParseError, match=rf"https://example.org/ is not an RSS or Atom feed: .*{reason}"):
         parse_feed("https://example.org/", data)
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b'{"title": "an API answer, not a feed"}', "no \"version\""),
+    (b'{"version": "https://jsonfeed.org/version/1.1", "items": {}}', "not a list"),
+    (b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "not valid UTF-8 JSON"),
+    (b"[" * 100000 + b"]" * 100000, "not valid UTF-8 JSON"),  # nesting deep enough to blow the stack
+])
+def test_json_that_is_not_a_json_feed_is_refused(data, reason):
+    with pytest.raises(FeedParseError, match=rf"https://example.org/ is not a JSON Feed: .*{reason}"):
+        parse_feed("https://example.org/", data, content_type="application/json")
 
 
 def test_str_input_is_refused():

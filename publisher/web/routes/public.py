@@ -1,5 +1,6 @@
-"""Subscriber pages. A GET never changes anything (mail scanners follow every link); a POST does.
-The RFC 8058 one-click POST needs no cookie and no login: the signed token is the authority."""
+"""Subscriber pages reached from links in mails. A GET never changes anything (mail scanners follow every
+link); a POST does. The RFC 8058 one-click POST needs no cookie and no login: the signed token is the
+authority. A tampered token gets 400, an expired one 410, a link to a wiped person 404, each with a page."""
 
 from __future__ import annotations
 
@@ -8,8 +9,18 @@ from fastapi.responses import HTMLResponse
 
 from publisher.errors import InvalidInputError, NotFoundError
 from publisher.models import MailingList
+from publisher.services import signup
 from publisher.services.subscribers import unsubscribe
-from publisher.tokens import UNSUBSCRIBE, read_token
+from publisher.tokens import (
+    CONFIRM,
+    PREFERENCES,
+    UNSUBSCRIBE,
+    ExpiredTokenError,
+    SubscriptionRef,
+    make_token,
+    read_expiring_token,
+    read_token,
+)
 from publisher.web.deps import SessionDep, SettingsDep, page_templates
 
 router = APIRouter()
@@ -20,22 +31,60 @@ def unsubscribe_page(request: Request, token: str, session: SessionDep, settings
     try:
         ref = read_token(settings.resolved_secret_key(), UNSUBSCRIBE, token)
     except InvalidInputError as exc:
-        return _page(request, "link_invalid.html", {"message": str(exc)}, status=400)
+        return link_error(request, exc)
     mailing_list = session.get(MailingList, ref.list_id)
-    return _page(request, "unsubscribe.html", {"list_name": mailing_list.name if mailing_list else "this list",
-                                              "token": token})
+    return page(request, "unsubscribe.html", {
+        "list_name": mailing_list.name if mailing_list else "this list", "token": token,
+        "preferences_token": make_token(settings.resolved_secret_key(), PREFERENCES, ref)})
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
-def unsubscribe_now(request: Request, token: str, session: SessionDep, settings: SettingsDep):
+async def unsubscribe_now(request: Request, token: str, session: SessionDep, settings: SettingsDep):
+    """The button of the page above, and the RFC 8058 one-click POST (body List-Unsubscribe=One-Click)."""
+    form = await request.form()
+    source = "one-click" if form.get("List-Unsubscribe") == "One-Click" else "unsubscribe page"
     try:
         ref = read_token(settings.resolved_secret_key(), UNSUBSCRIBE, token)
-        subscription = unsubscribe(session, subscriber_id=ref.subscriber_id, list_id=ref.list_id)
+        subscription = unsubscribe(session, subscriber_id=ref.subscriber_id, list_id=ref.list_id, source=source)
     except (InvalidInputError, NotFoundError) as exc:
-        return _page(request, "link_invalid.html", {"message": str(exc)}, status=400)
+        return link_error(request, exc)
     mailing_list = session.get(MailingList, subscription.list_id)
-    return _page(request, "unsubscribed.html", {"list_name": mailing_list.name})
+    return page(request, "unsubscribed.html", {"list_name": mailing_list.name})
 
 
-def _page(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
+@router.get("/confirm/{token}", response_class=HTMLResponse)
+def confirm_page(request: Request, token: str, session: SessionDep, settings: SettingsDep):
+    """Shows a button: a link scanner opening the mail must not confirm a sign-up someone else made."""
+    try:
+        ref = read_expiring_token(settings.resolved_secret_key(), CONFIRM, token,
+                                  max_age_seconds=settings.confirm_token_hours * 3600)
+    except InvalidInputError as exc:
+        return link_error(request, exc)
+    mailing_list = session.get(MailingList, ref.list_id)
+    return page(request, "confirm.html", {"list_name": mailing_list.name if mailing_list else "the list",
+                                          "token": token})
+
+
+@router.post("/confirm/{token}", response_class=HTMLResponse)
+def confirm_now(request: Request, token: str, session: SessionDep, settings: SettingsDep):
+    try:
+        subscription = signup.confirm_signup(session, settings, token)
+    except (InvalidInputError, NotFoundError) as exc:
+        return link_error(request, exc)
+    mailing_list = session.get(MailingList, subscription.list_id)
+    ref_token = make_token(settings.resolved_secret_key(), PREFERENCES,
+                           _ref(subscription.subscriber_id, subscription.list_id))
+    return page(request, "confirmed.html", {"list_name": mailing_list.name, "preferences_token": ref_token})
+
+
+def _ref(subscriber_id: int, list_id: int) -> SubscriptionRef:
+    return SubscriptionRef(subscriber_id=subscriber_id, list_id=list_id)
+
+
+def link_error(request: Request, exc: Exception) -> HTMLResponse:
+    status = 410 if isinstance(exc, ExpiredTokenError) else 404 if isinstance(exc, NotFoundError) else 400
+    return page(request, "link_invalid.html", {"message": str(exc)}, status=status)
+
+
+def page(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
     return page_templates().TemplateResponse(request, name, context, status_code=status)

@@ -1,0 +1,126 @@
+"""Poll 1,000 feeds served by a local HTTP server, through the watcher's real code (services.feeds.poll_feeds,
+SQLite, parse under its time limit), and compare with a plain sequential `feedparser.parse(url)` loop.
+
+Round 1: every feed is new (baseline). Round 2: 90% answer 304 Not Modified, 10% changed (one new post).
+Prints feeds/s per round, peak RSS and the ratio. Target: round 2 in <= 10 s and >= 10x the sequential loop.
+
+    .venv/bin/python benchmarks/poll.py [--feeds 1000] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import multiprocessing
+import resource
+import tempfile
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+def feed_body(number: int, version: int) -> bytes:
+    items = "".join(
+        f"<item><guid>feed{number}-post{p}</guid><title>Post {p} of feed {number}</title>"
+        f"<link>https://blog{number}.example/{p}</link><pubDate>Mon, 23 Nov 2026 10:00:00 GMT</pubDate>"
+        f"<description>&lt;p&gt;Hello from post {p}, with &lt;a href='/x'&gt;a link&lt;/a&gt;.&lt;/p&gt;</description>"
+        "</item>" for p in range(version + 10, version, -1))
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {number}</title>'
+            f"<link>https://blog{number}.example/</link>{items}</channel></rss>").encode()
+
+
+def serve(port_out, versions) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body leave at once: no 40 ms delayed-ACK stalls
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            number = int(self.path.rsplit("/", 1)[1])
+            body = feed_body(number, versions[number])
+            etag = '"' + hashlib.sha1(body).hexdigest()[:12] + '"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    port_out.value = httpd.server_address[1]
+    httpd.serve_forever()
+
+
+def main() -> None:
+    options = argparse.ArgumentParser()
+    options.add_argument("--feeds", type=int, default=1000)
+    options.add_argument("--concurrency", type=int, default=16)
+    args = options.parse_args()
+
+    versions = multiprocessing.Array("i", [0] * args.feeds)
+    port = multiprocessing.Value("i", 0)
+    server = multiprocessing.Process(target=serve, args=(port, versions), daemon=True)
+    server.start()
+    while not port.value:
+        time.sleep(0.05)
+    urls = [f"http://127.0.0.1:{port.value}/feed/{i}" for i in range(args.feeds)]
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from publisher.config import Settings
+    from publisher.db import make_engine
+    from publisher.models import Base, Feed
+    from publisher.services.feeds import poll_feeds
+
+    workdir = Path(tempfile.mkdtemp(prefix="poll-bench-"))
+    settings = Settings(database_url=f"sqlite:///{workdir / 'bench.db'}", allow_private_networks=True,
+                        poll_concurrency=args.concurrency)
+    engine = make_engine(settings.database_url)  # the project's engine: SQLite in WAL mode
+    Base.metadata.create_all(engine)
+    with Session(engine, expire_on_commit=False) as session:
+        session.add_all(Feed(url=url) for url in urls)
+        session.commit()
+        feeds = list(session.scalars(select(Feed)))
+
+        started = time.perf_counter()
+        first = poll_feeds(session, settings, feeds)
+        round1 = time.perf_counter() - started
+        for i in range(0, args.feeds, 10):  # 10% of the feeds publish a post
+            versions[i] += 1
+        started = time.perf_counter()
+        second = poll_feeds(session, settings, feeds)
+        round2 = time.perf_counter() - started
+
+    errors = sum(bool(r.error) for r in first + second)
+    not_modified = sum(r.not_modified for r in second)
+    new_in_round2 = sum(len(r.new) for r in second)
+
+    import feedparser
+
+    started = time.perf_counter()
+    for url in urls:
+        feedparser.parse(url)
+    sequential = time.perf_counter() - started
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"feeds: {args.feeds}, concurrency: {args.concurrency}, errors: {errors}")
+    print(f"round 1 (all new):             {round1:6.2f} s  {args.feeds / round1:7.1f} feeds/s")
+    print(f"round 2 ({not_modified} x 304, {new_in_round2} new posts): {round2:6.2f} s  "
+          f"{args.feeds / round2:7.1f} feeds/s")
+    print(f"sequential feedparser.parse(url): {sequential:6.2f} s  {args.feeds / sequential:7.1f} feeds/s")
+    print(f"round 2 vs sequential: {sequential / round2:.1f}x   peak RSS: {peak_mb:.0f} MB")
+    server.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Use cases of an editor's hand on a send in progress: pause, resume, cancel; and its progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from publisher.errors import InvalidInputError, NotFoundError
+from publisher.models import Digest, DigestStatus, MailingList
+from publisher.models.base import utcnow
+from publisher.store import ledger
+
+
+def get_digest(session: Session, digest_id: int) -> Digest:
+    digest = session.get(Digest, digest_id)
+    if digest is None:
+        raise NotFoundError(f"no digest #{digest_id} (see `publisher status`)")
+    return digest
+
+
+def latest_digest(session: Session, mailing_list: MailingList) -> Digest:
+    digest = session.scalar(select(Digest).where(Digest.list_id == mailing_list.id).order_by(Digest.id.desc()))
+    if digest is None:
+        raise NotFoundError(f"list {mailing_list.name!r} has sent no digest yet")
+    return digest
+
+
+def pause_send(session: Session, digest_id: int, *, reason: str = "paused by an editor") -> Digest:
+    """Workers finish the message in hand and claim nothing more; nothing is lost."""
+    _move(session, digest_id, DigestStatus.SENDING, DigestStatus.PAUSED, reason)
+    return get_digest(session, digest_id)
+
+
+def resume_send(session: Session, digest_id: int) -> Digest:
+    """The caller queues the send again (workers.tasks.send_digest) after this commits."""
+    _move(session, digest_id, DigestStatus.PAUSED, DigestStatus.SENDING, None)
+    return get_digest(session, digest_id)
+
+
+def cancel_send(session: Session, digest_id: int) -> int:
+    """Stop for good: rows not yet attempted are cancelled. Returns how many."""
+    digest = get_digest(session, digest_id)
+    if digest.status not in (DigestStatus.SENDING, DigestStatus.PAUSED):
+        raise InvalidInputError(f"digest #{digest_id} is {digest.status}: only a send in progress can be cancelled")
+    digest.status, digest.status_reason, digest.finished_at = DigestStatus.CANCELLED.value, "cancelled", utcnow()
+    cancelled = ledger.cancel_unsent(session, digest_id, now=utcnow())
+    session.commit()
+    return cancelled
+
+
+def _move(session: Session, digest_id: int, source: DigestStatus, target: DigestStatus, reason: str | None) -> None:
+    moved = session.execute(
+        update(Digest).where(Digest.id == digest_id, Digest.status == source)
+        .values(status=target.value, status_reason=reason)
+    ).rowcount
+    session.commit()
+    if not moved:
+        digest = get_digest(session, digest_id)
+        raise InvalidInputError(f"digest #{digest_id} is {digest.status}, not {source.value}")
+
+
+@dataclass(frozen=True)
+class Progress:
+    digest_id: int
+    status: str
+    reason: str | None
+    recipients: int
+    sent: int
+    failed: int
+    pending: int
+    retrying: int
+    cancelled: int
+    rate_per_second: float  # over the last minute
+    eta_seconds: float | None
+
+    @property
+    def settled(self) -> int:
+        return self.sent + self.failed + self.cancelled
+
+
+def progress(session: Session, digest_id: int) -> Progress:
+    digest = get_digest(session, digest_id)
+    counts = ledger.progress(session, digest_id)
+    rate = ledger.sent_since(session, digest_id, utcnow() - timedelta(minutes=1)) / 60.0
+    pending = counts["pending"] + counts["sending"]
+    return Progress(
+        digest_id=digest_id, status=digest.status, reason=digest.status_reason, recipients=digest.recipient_count,
+        sent=counts["sent"], failed=counts["hard_failed"] + counts["unknown"], pending=pending,
+        retrying=counts["soft_failed"], cancelled=counts["cancelled"], rate_per_second=round(rate, 2),
+        eta_seconds=round((pending + counts["soft_failed"]) / rate, 1) if rate > 0 else None,
+    )
+
+
+def finish_if_settled(session: Session, digest_id: int) -> bool:
+    """Mark the send finished once no row is left to attempt; True when it is over."""
+    digest = get_digest(session, digest_id)
+    if digest.status == DigestStatus.SENDING and ledger.unsettled_count(session, digest_id) == 0:
+        digest.status, digest.finished_at = DigestStatus.SENT.value, utcnow()
+        session.commit()
+    return digest.status not in (DigestStatus.SENDING, DigestStatus.PAUSED)
+
+
+def sends_in_progress(session: Session) -> list[Digest]:
+    active = (DigestStatus.SENDING, DigestStatus.PAUSED)
+    return list(session.scalars(select(Digest).where(Digest.status.in_(active)).order_by(Digest.id)))

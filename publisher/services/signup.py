@@ -1,0 +1,145 @@
+"""Public sign-up with double opt-in: the form and the JSON API both come here, so every limit holds for both.
+
+Abuse is met with silence, not errors that reveal anything: a bot filling the honeypot, a suppressed address
+or an address that already had its confirmation mail today all see the same "check your inbox" answer.
+Only the per-IP limit answers 429, since the caller already knows its own IP."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy.orm import Session
+
+from publisher.config import Settings
+from publisher.deliver.mailer import Mailer, open_mailer
+from publisher.errors import DeliveryError, NotFoundError, RateLimitedError
+from publisher.models import MailingList, Subscriber, Subscription, SubscriptionStatus
+from publisher.models.base import utcnow
+from publisher.services import ratelimit
+from publisher.services.subscribers import (
+    SuppressedAddressError,
+    confirm,
+    normalize_email,
+    subscribe,
+)
+from publisher.tokens import (
+    CONFIRM,
+    SubscriptionRef,
+    make_expiring_token,
+    read_expiring_token,
+)
+
+
+class Outcome(enum.StrEnum):
+    MAIL_SENT = "mail_sent"           # a confirmation mail went out
+    QUIET = "quiet"                   # accepted, no mail (limit reached, suppressed, already confirmed, bot)
+
+
+@dataclass(frozen=True)
+class SignupResult:
+    outcome: Outcome
+    subscription_id: int | None = None
+
+
+def request_signup(session: Session, settings: Settings, mailing_list: MailingList, *, email: str,
+                   name: str | None, ip: str, honeypot: str = "", source: str = "form",
+                   mailer: Mailer | None = None, now: datetime | None = None) -> SignupResult:
+    """Record a pending subscription and send its confirmation mail, within the limits.
+    Raises InvalidInputError for a bad address and RateLimitedError past the per-IP limit."""
+    now = now or utcnow()
+    if honeypot.strip():
+        return SignupResult(Outcome.QUIET)  # a bot: pretend, store nothing
+    address = normalize_email(email)
+    if ratelimit.count_recent(session, ratelimit.SIGNUP_PER_IP, ip, window=timedelta(hours=1),
+                              now=now) >= settings.signup_limit_per_ip_hour:
+        raise RateLimitedError("too many sign-ups from your network in the last hour: please try again later")
+    ratelimit.record(session, ratelimit.SIGNUP_PER_IP, ip, now=now)
+    try:
+        subscription = subscribe(session, mailing_list, email=address, name=(name or "").strip()[:200] or None,
+                                 source=source, consent_at=now, consent_ip=ip)
+    except SuppressedAddressError:
+        session.commit()  # the sign-up still counts against the IP
+        return SignupResult(Outcome.QUIET)
+    if subscription.status == SubscriptionStatus.CONFIRMED:
+        session.commit()
+        return SignupResult(Outcome.QUIET, subscription.id)
+    if subscription.status == SubscriptionStatus.UNSUBSCRIBED:
+        # Asking again is allowed; nothing is sent until the new confirmation link is followed.
+        subscription.status, subscription.consent_at, subscription.consent_ip = "pending", now, ip
+    session.commit()
+    sent = _send_confirmation(session, settings, mailing_list, subscription, mailer=mailer, now=now)
+    return SignupResult(Outcome.MAIL_SENT if sent else Outcome.QUIET, subscription.id)
+
+
+def _send_confirmation(session, settings: Settings, mailing_list: MailingList, subscription: Subscription, *,
+                       mailer: Mailer | None, now: datetime) -> bool:
+    """At most confirm_mail_limit_per_day mails per address: the event is committed before the mail goes,
+    so two racing requests cannot both pass, and removed again if the mail could not be handed over."""
+    address = subscription.subscriber.email
+    if ratelimit.count_recent(session, ratelimit.CONFIRM_MAIL, address, window=timedelta(hours=24),
+                              now=now) >= settings.confirm_mail_limit_per_day:
+        return False
+    event = ratelimit.record(session, ratelimit.CONFIRM_MAIL, address, now=now)
+    session.commit()
+    message, message_id = confirmation_message(settings, mailing_list, subscription)
+    own_mailer = mailer is None
+    mailer = mailer or open_mailer(settings)
+    try:
+        mailer.send(envelope_from=parseaddr(mailing_list.sender or settings.sender)[1], recipient=address,
+                    message=message, message_id=message_id)
+    except DeliveryError:
+        session.delete(event)
+        session.commit()
+        raise
+    finally:
+        if own_mailer:
+            mailer.close()
+    return True
+
+
+def confirmation_message(settings: Settings, mailing_list: MailingList, subscription: Subscription
+                         ) -> tuple[bytes, str]:
+    ref = SubscriptionRef(subscriber_id=subscription.subscriber_id, list_id=mailing_list.id)
+    token = make_expiring_token(settings.resolved_secret_key(), CONFIRM, ref)
+    env = Environment(loader=FileSystemLoader(settings.resolved_templates_dir() / "email" / "confirm"),
+                      undefined=StrictUndefined, keep_trailing_newline=True)
+    context = {"list_name": mailing_list.name, "name": subscription.subscriber.name,
+               "confirm_url": f"{settings.base_url.rstrip('/')}/confirm/{token}",
+               "hours": int(settings.confirm_token_hours), "postal_address": settings.postal_address}
+    sender = mailing_list.sender or settings.sender
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = subscription.subscriber.email
+    msg["Subject"] = env.get_template("subject.txt").render(context).strip()
+    msg["Date"] = format_datetime(utcnow())
+    message_id = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "localhost")
+    msg["Message-ID"] = message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(env.get_template("body.txt").render(context))
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")), message_id
+
+
+def confirm_signup(session: Session, settings: Settings, token: str) -> Subscription:
+    """Follow a confirmation link. Raises InvalidInputError (tampered), ExpiredTokenError (too old),
+    NotFoundError (the subscriber was removed since)."""
+    ref = read_expiring_token(settings.resolved_secret_key(), CONFIRM, token,
+                              max_age_seconds=settings.confirm_token_hours * 3600)
+    subscription = session.query(Subscription).filter_by(subscriber_id=ref.subscriber_id,
+                                                         list_id=ref.list_id).one_or_none()
+    if subscription is None or session.get(Subscriber, ref.subscriber_id) is None:
+        raise NotFoundError("this subscription no longer exists: please sign up again")
+    if subscription.status != SubscriptionStatus.CONFIRMED:
+        confirm(session, subscription)
+    return subscription
+
+
+def get_list_by_name(session: Session, name: str) -> MailingList:
+    mailing_list = session.query(MailingList).filter_by(name=name).one_or_none()
+    if mailing_list is None or mailing_list.paused:
+        raise NotFoundError(f"there is no list called {name!r}")
+    return mailing_list

@@ -1,0 +1,155 @@
+"""WebSub (W3C Recommendation) subscriber: subscribe to a feed's hub, answer verification, take signed pushes.
+
+Push is an accelerator: polling goes on as the fallback, and pushed content goes through the same parse
+and store as a poll, so a pushed post and a polled copy of it are one post.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from publisher.config import Settings
+from publisher.errors import NotFoundError, PublisherError
+from publisher.ingest.fetch import check_url, make_client
+from publisher.models import Feed, HubSubscription
+from publisher.models.base import utcnow
+from publisher.services import feeds as feed_service
+
+# X-Hub-Signature: method=hexdigest; the spec names these four.
+SIGNATURE_METHODS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha384": hashlib.sha384,
+                     "sha512": hashlib.sha512}
+# Renew when less than this fraction of the lease is left (or less than a day).
+RENEW_FRACTION = 0.2
+MAX_PER_TICK = 20
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The hub's verification GET, as query parameters."""
+
+    mode: str
+    topic: str
+    challenge: str
+    lease_seconds: str | None = None
+
+
+def callback_url(settings: Settings, feed_id: int) -> str:
+    return f"{settings.base_url.rstrip('/')}/websub/{feed_id}"
+
+
+def renew_subscriptions(session: Session, settings: Settings, now: datetime) -> list[int]:
+    """Subscribe feeds whose hub we are not subscribed to, and renew leases about to end. Returns feed ids."""
+    if not settings.websub:
+        return []
+    rows = session.execute(
+        select(Feed, HubSubscription).outerjoin(HubSubscription, HubSubscription.feed_id == Feed.id)
+        .where(Feed.status == "active", Feed.hub_url.is_not(None))
+    ).all()
+    wanted = [feed.id for feed, sub in rows if _needs_subscribe(feed, sub, now)][:MAX_PER_TICK]
+    session.commit()
+    for feed_id in wanted:
+        subscribe(session, settings, feed_id)
+    return wanted
+
+
+def _needs_subscribe(feed: Feed, sub: HubSubscription | None, now: datetime) -> bool:
+    if sub is None or sub.hub_url != feed.hub_url or sub.topic_url != feed.url:
+        return True
+    if sub.state == "requested":  # the hub never called back: ask again after an hour
+        return sub.requested_at is None or now - sub.requested_at > timedelta(hours=1)
+    if sub.state in {"failed", "denied"}:
+        return sub.requested_at is None or now - sub.requested_at > timedelta(days=1)
+    if sub.state == "active" and sub.expires_at and sub.lease_seconds:
+        margin = max(timedelta(seconds=sub.lease_seconds * RENEW_FRACTION), timedelta(days=1))
+        return sub.expires_at - now < min(margin, timedelta(seconds=sub.lease_seconds / 2))
+    return False
+
+
+def subscribe(session: Session, settings: Settings, feed_id: int) -> HubSubscription:
+    """Ask the feed's hub for pushes. The row (with a fresh secret) is committed before the request, because
+    a hub may call our callback to verify before it even answers."""
+    feed = session.get(Feed, feed_id)
+    if feed is None or not feed.hub_url:
+        raise NotFoundError(f"feed {feed_id} has no WebSub hub")
+    sub = session.scalar(select(HubSubscription).where(HubSubscription.feed_id == feed_id))
+    if sub is None:
+        sub = HubSubscription(feed_id=feed_id, hub_url=feed.hub_url, topic_url=feed.url, secret="")
+        session.add(sub)
+    sub.hub_url, sub.topic_url, sub.state = feed.hub_url, feed.url, "requested"
+    sub.secret, sub.requested_at, sub.last_error = secrets.token_hex(32), utcnow(), None
+    session.commit()
+    error = _post_to_hub(settings, sub.hub_url, {
+        "hub.mode": "subscribe", "hub.topic": sub.topic_url, "hub.callback": callback_url(settings, feed_id),
+        "hub.secret": sub.secret, "hub.lease_seconds": str(settings.websub_lease_seconds),
+    })
+    if error:
+        sub.state, sub.last_error = "failed", error
+    session.commit()
+    return sub
+
+
+def _post_to_hub(settings: Settings, hub_url: str, form: dict[str, str]) -> str | None:
+    """POST the subscription request through the same SSRF guard as feed fetches; the error, if any."""
+    try:
+        check_url(hub_url, allow_private_networks=settings.allow_private_networks)
+        with make_client(allow_private_networks=settings.allow_private_networks,
+                         timeout=settings.fetch_timeout, max_connections=1) as client:
+            response = client.post(hub_url, data=form)
+    except (PublisherError, httpx.HTTPError) as exc:
+        return f"could not reach the hub {hub_url}: {exc}"
+    if response.status_code not in (202, 204) and not 200 <= response.status_code < 300:
+        return f"the hub {hub_url} refused the subscription: {response.status_code} {response.text[:200]}"
+    return None
+
+
+def verify_intent(session: Session, feed_id: int, check: Verification, now: datetime) -> str | None:
+    """The hub's verification of intent: the challenge to echo back, or None (answer 404) when we did not
+    ask for this (unknown feed, another topic, or a mode we did not request)."""
+    sub = session.scalar(select(HubSubscription).where(HubSubscription.feed_id == feed_id))
+    if sub is None or check.topic != sub.topic_url or not check.challenge:
+        return None
+    if check.mode == "subscribe" and sub.state in {"requested", "active"}:
+        lease = int(check.lease_seconds) if (check.lease_seconds or "").isdigit() else None
+        sub.state, sub.verified_at, sub.lease_seconds = "active", now, lease
+        sub.expires_at = now + timedelta(seconds=lease) if lease else None
+        return check.challenge
+    if check.mode == "unsubscribe" and sub.state == "unsubscribed":
+        return check.challenge
+    return None
+
+
+def record_denial(session: Session, feed_id: int, topic: str, reason: str | None) -> None:
+    """The hub said no (hub.mode=denied): keep polling, and say why."""
+    sub = session.scalar(select(HubSubscription).where(HubSubscription.feed_id == feed_id))
+    if sub is not None and sub.topic_url == topic:
+        sub.state, sub.last_error = "denied", f"the hub denied the subscription: {reason or 'no reason given'}"
+
+
+def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
+    """X-Hub-Signature: "method=hex" with an HMAC of the body under our secret; unsigned is invalid."""
+    method, _, given = (header or "").strip().partition("=")
+    digest = SIGNATURE_METHODS.get(method.lower())
+    if digest is None or not given:
+        return False
+    expected = hmac.new(secret.encode(), body, digest).hexdigest()
+    return hmac.compare_digest(expected, given.strip().lower())
+
+
+def receive_push(session: Session, settings: Settings, feed_id: int, body: bytes, content_type: str | None,
+                 signature: str | None) -> feed_service.RefreshResult | None:
+    """A hub's content distribution. Per the spec, a message whose signature does not match is ignored
+    (the caller still answers 2xx, so a forger learns nothing); None then."""
+    sub = session.scalar(select(HubSubscription).where(HubSubscription.feed_id == feed_id))
+    feed = session.get(Feed, feed_id)
+    if sub is None or feed is None or sub.state != "active" or not signature_valid(sub.secret, body, signature):
+        return None
+    sub.last_push_at = utcnow()
+    return feed_service.ingest_pushed(session, settings, feed, body, content_type)
