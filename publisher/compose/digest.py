@@ -48,8 +48,15 @@ def group_by_watermark(posts: Sequence[Post], watermarks: Iterable[tuple[int, da
 
 
 def reading_order(posts: Sequence[Post]) -> list[Post]:
-    """Oldest first by publication, so a digest reads in order of publication."""
-    return sorted(posts, key=lambda p: (p.published_at or p.first_seen_at, p.id))
+    """Oldest first by publication, so a digest reads in order of publication; a post that reached the list
+    through two feeds (Blogger's Atom feed and its ?alt=rss twin carry the same ids) appears once."""
+    seen: set[str] = set()
+    unique = []
+    for post in sorted(posts, key=lambda p: (p.published_at or p.first_seen_at, p.id)):
+        if post.identity not in seen and (post.link is None or post.link not in seen):
+            seen.update(filter(None, (post.identity, post.link)))
+            unique.append(post)
+    return unique
 
 
 def latest_posts_for_list(session: Session, mailing_list: MailingList, limit: int = 5) -> list[Post]:

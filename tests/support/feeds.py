@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
 BLOG_ID = "7324251718452398113"
@@ -54,6 +55,18 @@ class Blog:
 <generator version='7.00' uri='http://www.blogger.com'>Blogger</generator>
 {entries}</feed>""".encode()
 
+    def rss(self) -> bytes:
+        """The ?alt=rss twin: the same posts with the same ids, as RSS 2.0."""
+        items = "".join(
+            f"<item><guid isPermaLink='false'>tag:blogger.com,1999:blog-{BLOG_ID}.post-{1000 + p.number}</guid>"
+            f"<pubDate>{format_datetime(p.published)}</pubDate><title>{escape(p.title)}</title>"
+            f"<description>{escape(p.body)}</description><link>{p.link}</link>"
+            f"<author>noreply@blogger.com (Blog Author)</author></item>"
+            for p in sorted(self.posts, key=lambda p: -p.number))
+        return (f"<?xml version='1.0' encoding='UTF-8'?><rss version='2.0'><channel>"
+                f"<title>{escape(self.title)}</title><link>https://example-blog.blogspot.com/</link>"
+                f"{items}</channel></rss>").encode()
+
     @staticmethod
     def _entry(post: BlogPost) -> str:
         return f"""<entry>
@@ -83,6 +96,10 @@ class FeedServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/feeds/posts/default"
 
+    @property
+    def rss_url(self) -> str:
+        return self.url + "?alt=rss"
+
     def __enter__(self) -> FeedServer:
         self._thread.start()
         return self
@@ -100,7 +117,7 @@ class FeedServer:
 
             def do_GET(self):
                 outer.requests.append(self.path)
-                body = outer.blog.atom()
+                body = outer.blog.rss() if "alt=rss" in self.path else outer.blog.atom()
                 etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
                 if self.headers.get("If-None-Match") == etag:
                     self.send_response(304)
