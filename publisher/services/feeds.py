@@ -132,6 +132,7 @@ class _Outcome:
 
     fetched: FetchResult | None = None
     parsed: ParsedFeed | None = None
+    posts: list[CleanPost] | None = None  # sanitized in the fetching thread, off the storing one
     error: PublisherError | None = None
 
 
@@ -186,8 +187,8 @@ def _gather(settings: Settings, url: str, etag: str | None, last_modified: str |
                              timeout=settings.fetch_timeout, max_bytes=settings.max_feed_bytes, client=client)
         if fetched.status == 304:
             return _Outcome(fetched=fetched)
-        return _Outcome(fetched=fetched, parsed=_parse(settings, fetched.url, fetched.content,
-                                                       fetched.content_type))
+        parsed = _parse(settings, fetched.url, fetched.content, fetched.content_type)
+        return _Outcome(fetched=fetched, parsed=parsed, posts=clean_posts(parsed, parsed.link or fetched.url))
     except PublisherError as exc:
         return _Outcome(error=exc)
 
@@ -211,7 +212,7 @@ def _apply(session: Session, settings: Settings, feed: Feed, outcome: _Outcome,
     else:
         _remember_feed(session, feed, fetched, outcome.parsed)
         result.baseline = feed.baseline_at is None
-        _store_posts(session, feed, clean_posts(outcome.parsed, outcome.parsed.link or fetched.url), result, now)
+        _store_posts(session, feed, outcome.posts, result, now)
         if not result.baseline:
             _catch_up(session, settings, feed, outcome.parsed, result, now, client)
         feed.baseline_at = feed.baseline_at or now
@@ -238,7 +239,7 @@ def _catch_up(session: Session, settings: Settings, feed: Feed, parsed: ParsedFe
         if outcome.parsed is None:
             return  # an older page failing is no reason to fail the poll
         before, page = len(result.new), outcome.parsed
-        _store_posts(session, feed, clean_posts(page, page.link or feed.url), result, now)
+        _store_posts(session, feed, outcome.posts, result, now)
         fresh = len(result.new) - before
 
 
