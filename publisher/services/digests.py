@@ -32,7 +32,7 @@ from publisher.models import (
     SubscriptionStatus,
 )
 from publisher.models.base import utcnow
-from publisher.store import deliveries
+from publisher.store import chunked, deliveries
 
 
 @dataclass(frozen=True)
@@ -106,14 +106,16 @@ def audience_watermarks(session: Session, mailing_list: MailingList, edition: Ed
 
 def _advance_watermarks(session: Session, list_id: int, members: Sequence[int], *, before: datetime,
                         to: datetime) -> list[int]:
-    won = session.scalars(
-        update(Subscription)
-        .where(Subscription.list_id == list_id, Subscription.subscriber_id.in_(list(members)),
-               Subscription.status == SubscriptionStatus.CONFIRMED,
-               or_(Subscription.seen_until.is_(None), Subscription.seen_until < before))
-        .values(seen_until=to)
-        .returning(Subscription.subscriber_id)
-    ).all()
+    won: list[int] = []
+    for part in chunked(members):
+        won += session.scalars(
+            update(Subscription)
+            .where(Subscription.list_id == list_id, Subscription.subscriber_id.in_(part),
+                   Subscription.status == SubscriptionStatus.CONFIRMED,
+                   or_(Subscription.seen_until.is_(None), Subscription.seen_until < before))
+            .values(seen_until=to)
+            .returning(Subscription.subscriber_id)
+        ).all()
     return sorted(won)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from publisher.models import Delivery, DeliveryStatus, Subscriber, Subscription, SubscriptionStatus
 from publisher.models.base import utcnow
+from publisher.store import chunked
 from publisher.store.suppressions import suppressed_clause
 
 
@@ -28,12 +29,13 @@ def freeze_audience(session: Session, *, digest_id: int, list_id: int,
                ~suppressed_clause(Subscriber.email, list_id))
         .order_by(Subscriber.id)
     )
-    if subscriber_ids is not None:
-        audience = audience.where(Subscriber.id.in_(list(subscriber_ids)))
+    queries = [audience] if subscriber_ids is None else \
+        [audience.where(Subscriber.id.in_(part)) for part in chunked(subscriber_ids)]
+    now = utcnow()
     rows = [
         {"digest_id": digest_id, "subscriber_id": r.subscriber_id, "email": r.email, "name": r.name,
-         "status": DeliveryStatus.PENDING.value, "attempts": 0, "created_at": utcnow()}
-        for r in session.execute(audience)
+         "status": DeliveryStatus.PENDING.value, "attempts": 0, "created_at": now}
+        for query in queries for r in session.execute(query)
     ]
     if rows:
         session.execute(insert(Delivery), rows)
