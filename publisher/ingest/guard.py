@@ -1,17 +1,20 @@
 """Parsing hostile input within bounds: cap short fields before parsing, and parse under a hard time limit.
 
 feedparser 6.0.14 backtracks for minutes on a long <author> (its e-mail regex), and a thread cannot be
-stopped in the middle of a regex (it holds the GIL). So parsing runs in a few long-lived parser processes
-forked from a small server that has feedparser already loaded (safe beside threads), and a parser past its
-time limit is killed and replaced. Capping fields first keeps the known slow paths from ever being reached.
+stopped in the middle of a regex (it holds the GIL). So parsing runs in a few long-lived parser processes,
+and a parser past its time limit is killed and replaced. Capping fields first keeps the known slow paths from ever being reached.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
 import queue
 import re
+import select
+import struct
+import subprocess
+import sys
 import threading
 
 from publisher.errors import FeedParseError
@@ -26,8 +29,7 @@ FIELD_CAP = 4096
 _LONG_FIELD = re.compile(rb"(<(?:[A-Za-z][\w.-]*:)?(?:" + SHORT_FIELDS + rb")(?:\s[^<>]*)?>(?:<!\[CDATA\[)?)"
                          rb"([^<\]]{%d,})" % (FIELD_CAP + 1))
 
-_context_lock = threading.Lock()
-_context = None
+_pool_lock = threading.Lock()
 
 
 def cap_fields(data: bytes) -> bytes:
@@ -62,7 +64,7 @@ def parse_bounded(base_url: str, data: bytes, *, content_type: str | None = None
 
 
 class _ParserPool:
-    """Long-lived parser processes, reused from parse to parse (starting one costs ~30 ms, a parse ~5 ms).
+    """Long-lived parser processes, reused from parse to parse (starting one costs ~300 ms, a parse ~5 ms).
     One that overruns its time limit is killed and replaced; the others go on."""
 
     def __init__(self, size: int):
@@ -95,42 +97,51 @@ class _Overrun(Exception):
 
 
 class _Parser:
-    """One parser process (started lazily), talking over a pipe."""
+    """One parser process (started lazily), fed length-prefixed pickles over its stdin and stdout. A plain
+    subprocess rather than multiprocessing: Celery's prefork children are daemonic, and multiprocessing
+    refuses to start children from a daemonic process."""
 
     def __init__(self):
-        self._process = None
-        self._conn = None
+        self._process: subprocess.Popen | None = None
 
     def run(self, job, time_limit: float):
-        if self._process is None or not self._process.is_alive():
-            self._start()
-        self._conn.send(job)
-        if not self._conn.poll(time_limit):
+        if self._process is None or self._process.poll() is not None:
+            self._process = subprocess.Popen([sys.executable, "-m", "publisher.ingest.guard"],
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        _write_frame(self._process.stdin, job)
+        ready, _, _ = select.select([self._process.stdout], [], [], time_limit)
+        if not ready:
             raise _Overrun
-        return self._conn.recv()
-
-    def _start(self) -> None:
-        ours, theirs = multiprocessing.Pipe(duplex=True)
-        self._process = _forkserver().Process(target=_serve_parses, args=(theirs,), daemon=True)
-        self._process.start()
-        theirs.close()
-        self._conn = ours
+        return _read_frame(self._process.stdout)
 
     def kill(self) -> None:
-        if self._process is not None and self._process.is_alive():
+        if self._process is not None and self._process.poll() is None:
             self._process.kill()
-            self._process.join()
-        if self._conn is not None:
-            self._conn.close()
+            self._process.wait()
 
 
-def _serve_parses(conn) -> None:
+def _write_frame(stream, value) -> None:
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack(">Q", len(payload)) + payload)
+    stream.flush()
+
+
+def _read_frame(stream):
+    header = stream.read(8)
+    if len(header) < 8:
+        raise EOFError("the parser process went away")
+    return pickle.loads(stream.read(struct.unpack(">Q", header)[0]))
+
+
+def _serve_parses() -> None:
+    """The parser process: parse each job it is sent, until its stdin closes."""
+    source, sink = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
-            base_url, data, content_type = conn.recv()
+            base_url, data, content_type = _read_frame(source)
         except EOFError:
-            return  # the pool went away
-        conn.send(_parse_outcome(base_url, data, content_type))
+            return
+        _write_frame(sink, _parse_outcome(base_url, data, content_type))
 
 
 def _parse_outcome(base_url: str, data: bytes, content_type: str | None) -> tuple:
@@ -147,17 +158,11 @@ _pool_instance: _ParserPool | None = None
 
 def _pool() -> _ParserPool:
     global _pool_instance
-    with _context_lock:
+    with _pool_lock:
         if _pool_instance is None:
             _pool_instance = _ParserPool(size=max(2, min(os.cpu_count() or 2, 4)))
         return _pool_instance
 
 
-def _forkserver():
-    global _context
-    with _context_lock:
-        if _context is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["publisher.ingest.parse"])
-            _context = context
-        return _context
+if __name__ == "__main__":
+    _serve_parses()
