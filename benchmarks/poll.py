@@ -4,7 +4,7 @@ SQLite, parse under its time limit), and compare with a plain sequential `feedpa
 Round 1: every feed is new (baseline). Round 2: 90% answer 304 Not Modified, 10% changed (one new post).
 Prints feeds/s per round, peak RSS and the ratio. Target: round 2 in <= 10 s and >= 10x the sequential loop.
 
-    .venv/bin/python benchmarks/poll.py [--feeds 1000] [--concurrency 16]
+    .venv/bin/python benchmarks/poll.py [--feeds 1000] [--concurrency 16] [--latency-ms 50]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def feed_body(number: int, version: int) -> bytes:
             f"<link>https://blog{number}.example/</link>{items}</channel></rss>").encode()
 
 
-def serve(port_out, versions) -> None:
+def serve(port_out, versions, latency: float = 0.0) -> None:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # headers and body leave at once: no 40 ms delayed-ACK stalls
@@ -38,6 +38,7 @@ def serve(port_out, versions) -> None:
             pass
 
         def do_GET(self):
+            time.sleep(latency)  # a real blog is tens of milliseconds away, not on this machine
             number = int(self.path.rsplit("/", 1)[1])
             body = feed_body(number, versions[number])
             etag = '"' + hashlib.sha1(body).hexdigest()[:12] + '"'
@@ -64,11 +65,13 @@ def main() -> None:
     options = argparse.ArgumentParser()
     options.add_argument("--feeds", type=int, default=1000)
     options.add_argument("--concurrency", type=int, default=16)
+    options.add_argument("--latency-ms", type=float, default=0.0,
+                         help="delay before each answer, as a network round trip to a real blog would add")
     args = options.parse_args()
 
     versions = multiprocessing.Array("i", [0] * args.feeds)
     port = multiprocessing.Value("i", 0)
-    server = multiprocessing.Process(target=serve, args=(port, versions), daemon=True)
+    server = multiprocessing.Process(target=serve, args=(port, versions, args.latency_ms / 1000), daemon=True)
     server.start()
     while not port.value:
         time.sleep(0.05)
@@ -113,7 +116,7 @@ def main() -> None:
     sequential = time.perf_counter() - started
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"feeds: {args.feeds}, concurrency: {args.concurrency}, errors: {errors}")
+    print(f"feeds: {args.feeds}, concurrency: {args.concurrency}, latency: {args.latency_ms:g} ms, errors: {errors}")
     print(f"round 1 (all new):             {round1:6.2f} s  {args.feeds / round1:7.1f} feeds/s")
     print(f"round 2 ({not_modified} x 304, {new_in_round2} new posts): {round2:6.2f} s  "
           f"{args.feeds / round2:7.1f} feeds/s")
