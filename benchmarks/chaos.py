@@ -49,6 +49,17 @@ def stage(workdir: Path, recipients: int, *, faults: bool = False, redis_db: str
             scheduler.kill_all()
 
 
+def start_send(env: dict, workdir: Path, digest_id: int) -> harness.Workers:
+    """A worker (2 processes) running, and the send queued to it."""
+    workers = harness.Workers(env, workdir)
+    workers.start()
+    harness.wait_ready(workdir)
+    from workers.tasks import send_digest
+
+    send_digest.delay(digest_id)
+    return workers
+
+
 def wait_settled(digest_id: int, timeout: float = 600) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -81,12 +92,7 @@ def sending_now(digest_id: int) -> set[int]:
 
 def run_kill(workdir: Path, recipients: int, kills: int = 5) -> dict:
     with stage(workdir, recipients) as (env, digest_id, log):
-        workers = harness.Workers(env, workdir)
-        workers.start()
-        harness.wait_ready(workdir)
-        from workers.tasks import send_digest
-
-        send_digest.delay(digest_id)
+        workers = start_send(env, workdir, digest_id)
         in_flight: set[int] = set()
         for moment in sorted(random.uniform(0.1, 0.9) for _ in range(kills)):
             _wait_progress(digest_id, recipients, moment)
@@ -114,12 +120,7 @@ def run_flush(workdir: Path, recipients: int) -> dict:
     import redis
 
     with stage(workdir, recipients) as (env, digest_id, log):
-        workers = harness.Workers(env, workdir)
-        workers.start()
-        harness.wait_ready(workdir)
-        from workers.tasks import send_digest
-
-        send_digest.delay(digest_id)
+        workers = start_send(env, workdir, digest_id)
         for fraction in (0.3, 0.7):
             _wait_progress(digest_id, recipients, fraction)
             redis.Redis.from_url(env["PUBLISHER_BROKER_URL"]).flushdb()
@@ -132,14 +133,10 @@ def run_flush(workdir: Path, recipients: int) -> dict:
 def run_pause(workdir: Path, recipients: int, cycles: int = 10) -> dict:
     from publisher.db import session_scope
     from publisher.services import controls
+    from workers.tasks import send_digest
 
     with stage(workdir, recipients) as (env, digest_id, log):
-        workers = harness.Workers(env, workdir)
-        workers.start()
-        harness.wait_ready(workdir)
-        from workers.tasks import send_digest
-
-        send_digest.delay(digest_id)
+        workers = start_send(env, workdir, digest_id)
         for cycle in range(cycles):
             _wait_progress(digest_id, recipients, (cycle + 1) / (cycles + 2))
             with session_scope() as session:
@@ -187,12 +184,7 @@ def run_faults(workdir: Path, recipients: int) -> dict:
     from publisher.services.suppression import is_suppressed
 
     with stage(workdir, recipients, faults=True) as (env, digest_id, log):
-        workers = harness.Workers(env, workdir)
-        workers.start()
-        harness.wait_ready(workdir)
-        from workers.tasks import send_digest
-
-        send_digest.delay(digest_id)
+        workers = start_send(env, workdir, digest_id)
         wait_settled(digest_id)
         workers.kill_all()
         counts = received_counts(log)
