@@ -261,7 +261,8 @@ def _remember_feed(session: Session, feed: Feed, fetched: FetchResult, parsed: P
 
 def _store_posts(session: Session, feed: Feed, posts: list[CleanPost], result: RefreshResult,
                  now: datetime) -> None:
-    known = {p.identity_hash: p for p in session.scalars(select(Post).where(Post.feed_id == feed.id))}
+    with session.no_autoflush:  # other feeds' pending updates go out together at the next commit
+        known = {p.identity_hash: p for p in session.scalars(select(Post).where(Post.feed_id == feed.id))}
     newest_known = max((p.published_at for p in known.values() if p.published_at), default=None)
     for clean in posts:
         key = _sha256(clean.identity)
