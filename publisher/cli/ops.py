@@ -106,7 +106,12 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     if as_json:
         print_json(report)
         return
-    console.print(f"mode: [bold]{report['mode']}[/]  queue: {report['queue']}  workers: {report['workers']}")
+    if report["mode"] == "embedded":
+        console.print("mode: [bold]embedded[/] (tasks run in the CLI itself, or in the worker of `publisher serve`)")
+    else:
+        workers = ", ".join(report["workers"] or []) or "none answering"
+        queued = "unknown (Redis did not answer)" if report["queue"] is None else report["queue"]
+        console.print(f"mode: [bold]scaled[/]  queued tasks: {queued}  workers: {workers}")
     f = report["feeds"]
     console.print(f"feeds: {f['total']} ({f['failing']} failing, {f['retired']} retired)")
     for feed in f["failing_feeds"]:
