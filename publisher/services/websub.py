@@ -57,7 +57,25 @@ def renew_subscriptions(session: Session, settings: Settings, now: datetime) -> 
     session.commit()
     for feed_id in wanted:
         subscribe(session, settings, feed_id)
+    unsubscribe_retired(session, settings)
     return wanted
+
+
+def unsubscribe_retired(session: Session, settings: Settings) -> list[int]:
+    """A retired feed (HTTP 410) needs no pushes: tell its hub, so it stops calling us."""
+    subs = session.scalars(
+        select(HubSubscription).join(Feed, Feed.id == HubSubscription.feed_id)
+        .where(Feed.status == "retired", HubSubscription.state.in_(["active", "requested"]))
+    ).all()
+    for sub in subs:
+        sub.state = "unsubscribed"  # verify_intent confirms the hub's unsubscribe check from this state
+        session.commit()
+        error = _post_to_hub(settings, sub.hub_url, {
+            "hub.mode": "unsubscribe", "hub.topic": sub.topic_url,
+            "hub.callback": callback_url(settings, sub.feed_id)})
+        sub.last_error = error
+        session.commit()
+    return [sub.feed_id for sub in subs]
 
 
 def _needs_subscribe(feed: Feed, sub: HubSubscription | None, now: datetime) -> bool:

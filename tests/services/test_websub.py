@@ -57,7 +57,10 @@ class FakeHub:
         answer = httpx.get(f"{form['hub.callback']}?{query}")
         self.verifications.append((answer.status_code, answer.text, challenge))
         if answer.status_code == 200 and answer.text == challenge:
-            self.subscriptions[form["hub.callback"]] = {"topic": form["hub.topic"], "secret": form["hub.secret"]}
+            if form["hub.mode"] == "unsubscribe":
+                self.subscriptions.pop(form["hub.callback"], None)
+            else:
+                self.subscriptions[form["hub.callback"]] = {"topic": form["hub.topic"], "secret": form["hub.secret"]}
 
     def publish(self, callback: str, body: bytes, method: str = "sha256", secret: str | None = None) -> int:
         key = (secret or self.subscriptions[callback]["secret"]).encode()
@@ -193,3 +196,21 @@ def test_lease_is_renewed_before_it_ends(app_url):
         later = utcnow() + timedelta(minutes=50)  # 10 minutes left of the hub's 3600 s lease
         assert websub.renew_subscriptions(session, get_settings(), later) == [feed.id]
     _wait_for(lambda: _subscription().state == "active" and _subscription().secret != first_secret, "renewal")
+
+
+def test_a_retired_feed_is_unsubscribed_from_its_hub(app_url):
+    site, hub = Site(), FakeHub()
+    feed = _feed_with_hub(site, hub)
+    with session_scope() as session:
+        websub.renew_subscriptions(session, get_settings(), utcnow())
+    _wait_for(lambda: _subscription().state == "active", "an active subscription")
+    with session_scope() as session:
+        session.get(Feed, feed.id).status = "retired"  # as a 410 leaves it
+    with session_scope() as session:
+        assert websub.unsubscribe_retired(session, get_settings()) == [feed.id]
+    _wait_for(lambda: any(code == 200 for code, _, _ in hub.verifications[1:]), "the hub's unsubscribe check")
+    _wait_for(lambda: not hub.subscriptions, "the hub to drop us")
+    assert _subscription().state == "unsubscribed"
+    assert hub.verifications[-1][1] == hub.verifications[-1][2]  # we echoed the challenge: intent confirmed
+    with session_scope() as session:
+        assert websub.unsubscribe_retired(session, get_settings()) == []  # once is enough
