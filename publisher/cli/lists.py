@@ -9,6 +9,7 @@ from publisher.cli.output import console, print_json
 from publisher.config import get_settings
 from publisher.db import session_scope
 from publisher.models import Cadence
+from publisher.services import feeds as feed_service
 from publisher.services import lists as list_service
 from publisher.services.subscribers import subscriber_counts
 
@@ -39,6 +40,12 @@ def create(
     if day.lower() not in DAYS:
         raise typer.BadParameter(f"must be one of {', '.join(DAYS)}", param_hint="--day")
     with session_scope() as session:
+        list_service.validate_new_list(session, name=name, feed_urls=feed, cadence=cadence.value, send_at=at,
+                                       timezone=tz)
+        for url in feed:  # a feed not added yet is added now, its current posts taken as the baseline
+            if not feed_service.find_feed(session, url):
+                result = feed_service.add_feed(session, get_settings(), url=url)
+                console.print(f"Added feed {url}: {len(result.new)} existing posts taken as the baseline")
         mailing_list = list_service.create_list(session, name=name, feed_urls=feed, cadence=cadence.value,
                                                 send_at=at, timezone=tz, sender=sender,
                                                 weekday=DAYS.index(day.lower()))

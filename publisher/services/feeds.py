@@ -119,8 +119,12 @@ def add_feed(session: Session, settings: Settings, *, url: str, name: str | None
     return result
 
 
+def find_feed(session: Session, url: str) -> Feed | None:
+    return session.scalar(select(Feed).where(Feed.url == url))
+
+
 def get_feed(session: Session, url: str) -> Feed:
-    feed = session.scalar(select(Feed).where(Feed.url == url))
+    feed = find_feed(session, url)
     if feed is None:
         raise NotFoundError(f"no feed with URL {url} (see `publisher feeds list`)")
     return feed

@@ -20,11 +20,7 @@ _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 def create_list(session: Session, *, name: str, feed_urls: list[str], cadence: str = "daily",
                 send_at: str = "08:00", timezone: str = "UTC", sender: str | None = None,
                 weekday: int = 0) -> MailingList:
-    if session.scalar(select(MailingList).where(MailingList.name == name)):
-        raise AlreadyExistsError(f"list {name!r} already exists")
-    if not feed_urls:
-        raise InvalidInputError("a list needs at least one --feed")
-    _validate_schedule(cadence, send_at, timezone)
+    validate_new_list(session, name=name, feed_urls=feed_urls, cadence=cadence, send_at=send_at, timezone=timezone)
     mailing_list = MailingList(name=name, cadence=cadence, send_at=send_at, timezone=timezone, sender=sender,
                                weekday=weekday,
                                # The first digest goes at the next slot, not at the one that just passed.
@@ -37,6 +33,16 @@ def create_list(session: Session, *, name: str, feed_urls: list[str], cadence: s
         session.add(ListFeed(list_id=mailing_list.id, feed_id=feed.id, added_at=_news_since(session, feed)))
     session.flush()
     return mailing_list
+
+
+def validate_new_list(session: Session, *, name: str, feed_urls: list[str], cadence: str, send_at: str,
+                      timezone: str) -> None:
+    """Everything about a new list that can be wrong before any feed is fetched."""
+    if session.scalar(select(MailingList).where(MailingList.name == name)):
+        raise AlreadyExistsError(f"list {name!r} already exists")
+    if not feed_urls:
+        raise InvalidInputError("a list needs at least one --feed")
+    _validate_schedule(cadence, send_at, timezone)
 
 
 def _news_since(session: Session, feed: Feed):

@@ -42,3 +42,16 @@ def test_feeds_check_returns_quickly_on_a_feed_built_to_stall_the_parser(embedde
     result = embedded.run("feeds", "check", str(hostile), "--json", check=False, timeout=60)
     assert time.monotonic() - started < 15
     assert "script" not in result.stdout and "onclick" not in result.stdout
+
+
+def test_lists_create_adds_a_feed_not_added_yet_as_a_baseline(embedded, feed_server, blog, smtp):
+    blog.add_post("Already there")
+    embedded.run("init")
+    created = embedded.run("lists", "create", "news", "--feed", feed_server.url).stdout
+    assert "1 existing posts taken as the baseline" in created
+    embedded.run("subscribers", "add", "reader@example.com", "--list", "news", "--confirmed")
+    blog.add_post("Brand new")
+    embedded.run("poll")
+    embedded.run("digest", "send", "--list", "news")
+    [received] = smtp.messages
+    assert "Brand new" in received.message["Subject"] and "Already there" not in received.data.decode()
