@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
 import signal
 import sys
 from collections import Counter

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import json
 import os
-import shutil
 from email import policy
 from pathlib import Path
 
