@@ -1,27 +1,24 @@
-"""Fetch a feed's bytes over HTTP: conditional GET, hand-followed redirects, SSRF guard, size cap.
+"""Fetch a feed's bytes over HTTP: conditional GET, hand-followed redirects, SSRF guard, size cap, deadline.
 
 The stage takes a URL and returns bytes plus the validators (ETag, Last-Modified) the caller stores for the
 next conditional GET. It never parses. Every error is one of the typed FetchErrors in `publisher.errors`.
+
+It is asyncio on aiohttp: one event loop keeps hundreds of polls in flight at ~0.1 ms of CPU each (httpx
+costs 0.6-1 ms a request, which made the client, not the network, the limit of a poll of 1,000 feeds).
+`fetch_feed` is the one-off synchronous form; `Fetcher` shares a connection pool across many fetches.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-import time
+import asyncio
 import zlib
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
-import httpcore
-import httpx
+import aiohttp
 
-from publisher.errors import (
-    BlockedAddressError,
-    FeedTooLargeError,
-    FetchError,
-    HTTPStatusError,
-)
+from publisher.errors import FeedTooLargeError, FetchError, HTTPStatusError, PublisherError
+from publisher.ingest.ssrf import GuardedResolver, check_url
 
 USER_AGENT = "publisher/0.1 (+self-hosted newsletter)"
 ACCEPT = (
@@ -33,8 +30,7 @@ ACCEPT_ENCODING = "gzip, deflate"
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 PERMANENT_REDIRECT_STATUSES = {301, 308}
-# RFC 6598 shared address space; Python's ipaddress calls it neither private nor global, so we name it.
-CGNAT = ipaddress.ip_network("100.64.0.0/10")
+READ_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -51,23 +47,6 @@ class FetchResult:
     max_age: int | None = None  # seconds from Cache-Control max-age: do not ask again sooner
 
 
-def make_client(*, allow_private_networks: bool = False, timeout: float = 20.0,
-                max_connections: int = 100) -> httpx.Client:
-    """A client whose every TCP connection goes through the SSRF guard at connect time (see GuardedBackend).
-
-    Share one across threads to poll many feeds over pooled connections. trust_env is off: an environment
-    proxy would connect on our behalf to addresses we never checked."""
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    transport = httpx.HTTPTransport(limits=limits)
-    # httpx has no public hook for the network backend; the pool is rebuilt with the same settings plus ours.
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
-        network_backend=GuardedBackend(allow_private_networks=allow_private_networks),
-    )
-    return httpx.Client(transport=transport, follow_redirects=False, timeout=timeout, trust_env=False)
-
-
 def fetch_feed(
     url: str,
     *,
@@ -76,104 +55,111 @@ def fetch_feed(
     allow_private_networks: bool = False,
     timeout: float = 20.0,
     max_bytes: int = 10 * 1024 * 1024,
-    client: httpx.Client | None = None,
 ) -> FetchResult:
-    """GET `url`, following at most 5 redirects, each hop checked against the SSRF guard."""
-    plan = _Plan(etag=etag, last_modified=last_modified, allow_private_networks=allow_private_networks,
-                 timeout=timeout, max_bytes=max_bytes,
-                 # The deadline bounds the whole fetch: httpx's timeout is per read, so a server dribbling
-                 # a byte a second would otherwise hold a worker for hours.
-                 deadline=time.monotonic() + timeout)
-    owned = client is None
-    if client is None:
-        client = make_client(allow_private_networks=allow_private_networks, timeout=timeout, max_connections=2)
-    try:
-        return _follow(client, url, plan)
-    finally:
-        if owned:
-            client.close()
+    """GET `url` once, synchronously (its own event loop and connection)."""
+    async def once() -> FetchResult:
+        async with Fetcher(allow_private_networks=allow_private_networks, timeout=timeout,
+                           max_bytes=max_bytes, max_connections=1) as fetcher:
+            return await fetcher.fetch(url, etag=etag, last_modified=last_modified)
+    return asyncio.run(once())
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """The caller's options for one fetch, carried across redirect hops."""
+class Fetcher:
+    """Many fetches over one aiohttp session: pooled keep-alive connections, every one made through the SSRF
+    guard (GuardedResolver), at most `max_connections` at a time. Use as `async with`."""
 
-    etag: str | None
-    last_modified: str | None
-    allow_private_networks: bool
-    timeout: float
-    max_bytes: int
-    deadline: float
+    def __init__(self, *, allow_private_networks: bool = False, timeout: float = 20.0,
+                 max_bytes: int = 10 * 1024 * 1024, max_connections: int = 16):
+        self.allow_private_networks, self.timeout, self.max_bytes = allow_private_networks, timeout, max_bytes
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
 
-    def headers(self) -> dict[str, str]:
-        headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
-        if self.etag:
-            headers["If-None-Match"] = self.etag
-        if self.last_modified:
-            headers["If-Modified-Since"] = self.last_modified
-        return headers
+    async def __aenter__(self) -> Fetcher:
+        connector = aiohttp.TCPConnector(
+            resolver=GuardedResolver(allow_private_networks=self.allow_private_networks),
+            limit=self._max_connections, limit_per_host=self._max_connections)
+        self._session = aiohttp.ClientSession(
+            connector=connector, auto_decompress=False,  # we inflate, under the size cap
+            cookie_jar=aiohttp.DummyCookieJar(),  # one feed's cookies are no business of another's
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeout, sock_read=self.timeout),
+            headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING})
+        return self
 
-    def timed_out(self, url: str) -> FetchError:
-        return FetchError(f"timed out after {self.timeout:g}s fetching {url}")
+    async def __aexit__(self, *exc_info) -> None:
+        await self._session.close()
 
-
-def _follow(client: httpx.Client, url: str, plan: _Plan) -> FetchResult:
-    current, permanent, still_permanent = url, None, True
-    for _hop in range(MAX_REDIRECTS + 1):
-        check_url(current, allow_private_networks=plan.allow_private_networks)
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        """GET `url` with conditional headers, following at most 5 redirects, each hop checked."""
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
         try:
-            with client.stream("GET", current, headers=plan.headers(), timeout=plan.timeout,
-                               follow_redirects=False) as response:
-                if response.status_code not in REDIRECT_STATUSES:
-                    return _result(response, current, permanent, plan)
-                target = _redirect_target(response, current)
-                # A feed has "moved" only if every hop from the stored URL so far was permanent.
-                still_permanent = still_permanent and response.status_code in PERMANENT_REDIRECT_STATUSES
-                permanent = target if still_permanent else permanent
-                current = target
-        except httpx.TimeoutException as exc:
-            raise plan.timed_out(current) from exc
-        except httpx.ConnectError as exc:
-            raise FetchError(f"could not connect to {current}: {exc}") from exc
-        except httpx.HTTPError as exc:
-            raise FetchError(f"network error fetching {current}: {exc}") from exc
-    raise FetchError(f"too many redirects (more than {MAX_REDIRECTS}) fetching {url}")
+            # The deadline bounds the whole fetch: a per-read timeout alone would let a server dribbling a
+            # byte a second hold a poll for hours.
+            async with asyncio.timeout(self.timeout):
+                return await self._follow(url, headers)
+        except TimeoutError as exc:
+            raise FetchError(f"timed out after {self.timeout:g}s fetching {url}") from exc
+
+    async def _follow(self, url: str, headers: dict[str, str]) -> FetchResult:
+        current, permanent, still_permanent = url, None, True
+        for _hop in range(MAX_REDIRECTS + 1):
+            check_url(current, allow_private_networks=self.allow_private_networks, resolve_names=False)
+            try:
+                async with self._session.get(current, headers=headers, allow_redirects=False) as response:
+                    if response.status not in REDIRECT_STATUSES:
+                        return await self._result(response, current, permanent, headers)
+                    target = _redirect_target(response, current)
+            except (PublisherError, TimeoutError):
+                raise
+            except aiohttp.ClientConnectorError as exc:
+                raise FetchError(f"could not connect to {current}: {exc.os_error or exc}") from exc
+            except (aiohttp.ClientError, ValueError) as exc:
+                raise FetchError(f"network error fetching {current}: {exc or type(exc).__name__}") from exc
+            # A feed has "moved" only if every hop from the stored URL so far was permanent.
+            still_permanent = still_permanent and response.status in PERMANENT_REDIRECT_STATUSES
+            permanent = target if still_permanent else permanent
+            current = target
+        raise FetchError(f"too many redirects (more than {MAX_REDIRECTS}) fetching {url}")
+
+    async def _result(self, response: aiohttp.ClientResponse, url: str, permanent: str | None,
+                      sent: dict[str, str]) -> FetchResult:
+        status = response.status
+        if status >= 400:
+            raise HTTPStatusError(f"{url} answered {status} {response.reason or ''}".rstrip(),
+                                  status=status, retry_after=response.headers.get("retry-after"))
+        if status != 304 and not 200 <= status < 300:
+            raise FetchError(f"{url} answered an unexpected status {status}")
+        not_modified = status == 304
+        links = response.links
+        # A 304 may omit the validators; keep the ones the caller sent so it stores the same values again.
+        return FetchResult(
+            url=url,
+            status=status,
+            content=b"" if not_modified else await _read_body(response, url, self.max_bytes),
+            etag=response.headers.get("etag") or (sent.get("If-None-Match") if not_modified else None),
+            last_modified=(response.headers.get("last-modified")
+                           or (sent.get("If-Modified-Since") if not_modified else None)),
+            content_type=response.headers.get("content-type"),
+            permanent_redirect_url=permanent,
+            hub_url=_link(links, "hub", url),
+            self_url=_link(links, "self", url),
+            max_age=cache_max_age(response.headers.get("cache-control")),
+        )
 
 
-def _redirect_target(response: httpx.Response, current: str) -> str:
+def _redirect_target(response: aiohttp.ClientResponse, current: str) -> str:
     location = response.headers.get("location")
     if not location:
-        raise FetchError(f"{current} answered {response.status_code} without a Location header")
+        raise FetchError(f"{current} answered {response.status} without a Location header")
     return urljoin(current, location.strip())
 
 
-def _result(response: httpx.Response, url: str, permanent: str | None, plan: _Plan) -> FetchResult:
-    status = response.status_code
-    if status >= 400:
-        raise HTTPStatusError(f"{url} answered {status} {response.reason_phrase}".rstrip(),
-                              status=status, retry_after=response.headers.get("retry-after"))
-    if status != 304 and not 200 <= status < 300:
-        raise FetchError(f"{url} answered an unexpected status {status}")
-    not_modified = status == 304
-    links = response.links
-    # A 304 may omit the validators; keep the ones the caller sent so it stores the same values again.
-    return FetchResult(
-        url=url,
-        status=status,
-        content=b"" if not_modified else _read_body(response, url, plan),
-        etag=response.headers.get("etag") or (plan.etag if not_modified else None),
-        last_modified=response.headers.get("last-modified") or (plan.last_modified if not_modified else None),
-        content_type=response.headers.get("content-type"),
-        permanent_redirect_url=permanent,
-        hub_url=_link(links, "hub", url),
-        self_url=_link(links, "self", url),
-        max_age=cache_max_age(response.headers.get("cache-control")),
-    )
-
-
-def _link(links: dict, rel: str, base: str) -> str | None:
+def _link(links, rel: str, base: str) -> str | None:
     href = (links.get(rel) or {}).get("url")
-    return urljoin(base, href) if href else None
+    return urljoin(base, str(href)) if href else None
 
 
 def cache_max_age(cache_control: str | None) -> int | None:
@@ -187,15 +173,13 @@ def cache_max_age(cache_control: str | None) -> int | None:
     return None
 
 
-def _read_body(response: httpx.Response, url: str, plan: _Plan) -> bytes:
+async def _read_body(response: aiohttp.ClientResponse, url: str, max_bytes: int) -> bytes:
     """Read the raw stream and inflate it ourselves, so the cap applies to the decoded size (gzip bombs)."""
-    decoder = _Decoder(response.headers.get("content-encoding", ""), url, plan.max_bytes)
+    decoder = _Decoder(response.headers.get("content-encoding", ""), url, max_bytes)
     declared = response.headers.get("content-length", "")
-    if decoder.identity and declared.isdigit() and int(declared) > plan.max_bytes:
+    if decoder.identity and declared.isdigit() and int(declared) > max_bytes:
         raise decoder.too_large()
-    for chunk in response.iter_raw():
-        if time.monotonic() > plan.deadline:
-            raise plan.timed_out(url)
+    async for chunk in response.content.iter_chunked(READ_CHUNK):
         decoder.feed(chunk)
     return decoder.finish()
 
@@ -203,7 +187,7 @@ def _read_body(response: httpx.Response, url: str, plan: _Plan) -> bytes:
 class _Decoder:
     """Collect the body, inflating gzip/deflate with every call's output bounded by the room left under the cap.
 
-    httpx's own decoders inflate a whole network chunk at once (64 KB of zeros → 64 MB), so we read raw bytes.
+    An HTTP library's decoder inflates a whole network chunk at once (64 KB of zeros → 64 MB), so we read raw bytes.
     """
 
     def __init__(self, content_encoding: str, url: str, max_bytes: int):
@@ -247,79 +231,3 @@ class _Decoder:
             return self._inflate(chunk)
         self._raw_fallback = False
         return out
-
-
-# --- SSRF guard -------------------------------------------------------------------------------------------
-
-def check_url(url: str, *, allow_private_networks: bool = False) -> None:
-    """Refuse non-HTTP schemes and, unless allowed, hosts that resolve to a non-public address."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise FetchError(f"refusing to fetch {url}: malformed URL ({exc})") from exc
-    if parts.scheme.lower() not in {"http", "https"}:
-        raise FetchError(f"refusing to fetch {url}: only http and https URLs are supported")
-    if not parts.hostname:
-        raise FetchError(f"refusing to fetch {url}: the URL has no host")
-    if allow_private_networks:
-        return
-    for address in resolve(parts.hostname, port or (443 if parts.scheme.lower() == "https" else 80)):
-        reason = blocked_reason(address)
-        if reason:
-            raise BlockedAddressError(f"refusing to fetch {url}: {address} is {reason}")
-
-
-def resolve(host: str, port: int) -> list[str]:
-    """Every address the host resolves to: one bad A/AAAA record is enough to refuse."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise FetchError(f"could not resolve {host}: {exc}") from exc
-    # Strip an IPv6 zone ("fe80::1%eth0") so ipaddress can read it.
-    return sorted({info[4][0].split("%", 1)[0] for info in infos})
-
-
-class GuardedBackend(httpcore.SyncBackend):
-    """Resolve the host when connecting, refuse it if any address is non-public, and connect to an address
-    that was checked. A check before the request and a second resolution by the HTTP library would let a
-    DNS answer that changes in between (DNS rebinding) reach an internal address."""
-
-    def __init__(self, *, allow_private_networks: bool):
-        self.allow_private_networks = allow_private_networks
-
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
-        addresses = resolve(host, port)
-        if not self.allow_private_networks:
-            for address in addresses:
-                reason = blocked_reason(address)
-                if reason:
-                    # Not an httpcore error, so httpx passes it up to the caller unchanged.
-                    raise BlockedAddressError(f"refusing to fetch from {host}: {address} is {reason}")
-        last_error: Exception | None = None
-        for address in addresses:  # TLS still verifies the certificate against `host` (the SNI name)
-            try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
-            except httpcore.ConnectError as exc:
-                last_error = exc
-        raise last_error or httpcore.ConnectError(f"no address for {host}")
-
-
-def blocked_reason(address: str) -> str | None:
-    """Why we refuse to connect to `address` ("a loopback address", ...), or None if it is public."""
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        inner = blocked_reason(str(ip.ipv4_mapped))
-        return f"{inner} (IPv4-mapped)" if inner else None
-    checks = (
-        (ip.is_unspecified, "an unspecified address"),
-        (ip.is_loopback, "a loopback address"),
-        (ip.is_link_local, "a link-local address"),
-        (ip.version == 4 and ip in CGNAT, "a carrier-grade NAT address"),
-        (ip.is_multicast, "a multicast address"),
-        (ip.is_reserved, "a reserved address"),
-        (ip.is_private, "a private address"),
-        # Catch-all for documentation, benchmarking, 6to4-relay and other special-purpose ranges.
-        (not ip.is_global, "not a public address"),
-    )
-    return next((reason for blocked, reason in checks if blocked), None)

@@ -1,8 +1,9 @@
 """Parsing hostile input within bounds: cap short fields before parsing, and parse under a hard time limit.
 
 feedparser 6.0.14 backtracks for minutes on a long <author> (its e-mail regex), and a thread cannot be
-stopped in the middle of a regex (it holds the GIL). So parsing runs in a few long-lived parser processes,
-and a parser past its time limit is killed and replaced. Capping fields first keeps the known slow paths from ever being reached.
+stopped in the middle of a regex (it holds the GIL). So parsing (and sanitizing) runs in a few long-lived
+parser processes, and a parser past its time limit is killed and replaced. Capping fields first keeps the
+known slow paths from ever being reached.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import struct
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from publisher.errors import FeedParseError
 from publisher.ingest.parse import ParsedFeed, parse_feed
@@ -30,6 +33,7 @@ _LONG_FIELD = re.compile(rb"(<(?:[A-Za-z][\w.-]*:)?(?:" + SHORT_FIELDS + rb")(?:
                          rb"([^<\]]{%d,})" % (FIELD_CAP + 1))
 
 _pool_lock = threading.Lock()
+T = TypeVar("T")
 
 
 def cap_fields(data: bytes) -> bytes:
@@ -57,10 +61,18 @@ def _cut(text: bytes) -> bytes:
 def parse_bounded(base_url: str, data: bytes, *, content_type: str | None = None,
                   time_limit: float = 10.0) -> ParsedFeed:
     """parse_feed on capped input; with time_limit > 0 in a killable parser process."""
+    return run_bounded(parse_feed, base_url, data, content_type=content_type, time_limit=time_limit)
+
+
+def run_bounded(reader: Callable[..., T], base_url: str, data: bytes, *, content_type: str | None = None,
+                time_limit: float = 10.0) -> T:
+    """`reader(base_url, capped data, content_type=...)` in a killable parser process (in this one when
+    time_limit <= 0). `reader` is a module-level function (it travels by name); its FeedParseErrors come
+    back as they are, anything else it raises as a FeedParseError."""
     data = cap_fields(data)
     if time_limit <= 0:
-        return parse_feed(base_url, data, content_type=content_type)
-    return _pool().parse(base_url, data, content_type, time_limit)
+        return reader(base_url, data, content_type=content_type)
+    return _pool().run((reader, base_url, data, content_type), time_limit)
 
 
 class _ParserPool:
@@ -72,10 +84,11 @@ class _ParserPool:
         for _ in range(size):
             self._idle.put(_Parser())
 
-    def parse(self, base_url: str, data: bytes, content_type: str | None, time_limit: float) -> ParsedFeed:
+    def run(self, job: tuple, time_limit: float):
+        base_url = job[1]
         parser = self._idle.get()
         try:
-            outcome, value = parser.run((base_url, data, content_type), time_limit)
+            outcome, value = parser.run(job, time_limit)
         except _Overrun:
             parser.kill()
             parser = _Parser()
@@ -134,19 +147,19 @@ def _read_frame(stream):
 
 
 def _serve_parses() -> None:
-    """The parser process: parse each job it is sent, until its stdin closes."""
+    """The parser process: run each job it is sent, until its stdin closes."""
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
-            base_url, data, content_type = _read_frame(source)
+            reader, base_url, data, content_type = _read_frame(source)
         except EOFError:
             return
-        _write_frame(sink, _parse_outcome(base_url, data, content_type))
+        _write_frame(sink, _outcome(reader, base_url, data, content_type))
 
 
-def _parse_outcome(base_url: str, data: bytes, content_type: str | None) -> tuple:
+def _outcome(reader: Callable, base_url: str, data: bytes, content_type: str | None) -> tuple:
     try:
-        return ("ok", parse_feed(base_url, data, content_type=content_type))
+        return ("ok", reader(base_url, data, content_type=content_type))
     except FeedParseError as exc:
         return ("error", exc)
     except Exception as exc:  # noqa: BLE001 - anything else the parser throws is a parse failure for us

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import httpx
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from publisher.config import Settings
@@ -22,12 +18,12 @@ from publisher.errors import (
     PublisherError,
 )
 from publisher.ingest.cadence import after_failure, after_success, next_interval
-from publisher.ingest.fetch import FetchResult, fetch_feed, make_client
-from publisher.ingest.guard import parse_bounded
-from publisher.ingest.parse import ParsedEntry, ParsedFeed
-from publisher.ingest.sanitize import sanitize_html
+from publisher.ingest.fetch import FetchResult, fetch_feed
+from publisher.ingest.gather import CleanPost, Gatherer, Outcome, Request, read_clean, sha256
+from publisher.ingest.parse import ParsedFeed
 from publisher.models import Feed, Post
 from publisher.models.base import utcnow
+from publisher.store import chunked
 
 # An item first seen after the baseline but published this long before it is an old post, not news.
 BACKDATED_GRACE = timedelta(days=7)
@@ -35,34 +31,6 @@ MAX_CATCH_UP_PAGES = 10
 # Due feeds go to workers in chunks: each chunk is polled concurrently within one task.
 POLL_CHUNK = 50
 COMMIT_EVERY = 50
-
-
-@dataclass(frozen=True)
-class CleanPost:
-    """An entry as the watcher sees it: identity decided, HTML sanitized."""
-
-    identity: str
-    title: str
-    link: str | None
-    author: str | None
-    categories: list[str]
-    content_html: str
-    image_url: str | None
-    published: datetime | None
-    updated: datetime | None
-
-    @property
-    def content_hash(self) -> str:
-        return _sha256(f"{self.title}\x00{self.link}\x00{self.content_html}")
-
-    def as_json(self) -> dict:
-        return {
-            "id": self.identity, "title": self.title, "link": self.link,
-            "published": self.published.isoformat() if self.published else None,
-            "updated": self.updated.isoformat() if self.updated else None,
-            "author": self.author, "categories": self.categories, "content_html": self.content_html,
-            "image_url": self.image_url,
-        }
 
 
 @dataclass
@@ -75,19 +43,6 @@ class RefreshResult:
     error: str | None = None
 
 
-def clean_posts(parsed: ParsedFeed, base_url: str) -> list[CleanPost]:
-    return [_clean(entry, base_url) for entry in parsed.entries]
-
-
-def _clean(entry: ParsedEntry, base_url: str) -> CleanPost:
-    link_base = entry.link or base_url
-    return CleanPost(
-        identity=entry.identity, title=entry.title, link=entry.link, author=entry.author,
-        categories=list(entry.categories), content_html=sanitize_html(entry.content_html, link_base),
-        image_url=entry.image_url, published=entry.published, updated=entry.updated,
-    )
-
-
 def check_feed(url_or_file: str, settings: Settings) -> tuple[ParsedFeed, list[CleanPost]]:
     """What the watcher would see, writing nothing: fetch (or read a local file), parse, sanitize."""
     path = Path(url_or_file)
@@ -96,8 +51,7 @@ def check_feed(url_or_file: str, settings: Settings) -> tuple[ParsedFeed, list[C
     else:
         result = _fetch(url_or_file, settings)
         base_url, data, content_type = result.url, result.content, result.content_type
-    parsed = _parse(settings, base_url, data, content_type)
-    return parsed, clean_posts(parsed, parsed.link or base_url)
+    return read_clean(settings, base_url, data, content_type)
 
 
 def add_feed(session: Session, settings: Settings, *, url: str, name: str | None = None,
@@ -130,41 +84,25 @@ def get_feed(session: Session, url: str) -> Feed:
     return feed
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    """What one poll brought back from the network, before anything touches the database."""
-
-    fetched: FetchResult | None = None
-    parsed: ParsedFeed | None = None
-    posts: list[CleanPost] | None = None  # sanitized in the fetching thread, off the storing one
-    error: PublisherError | None = None
-
-
-def refresh_feed(session: Session, settings: Settings, feed: Feed,
-                 client: httpx.Client | None = None) -> RefreshResult:
+def refresh_feed(session: Session, settings: Settings, feed: Feed) -> RefreshResult:
     """Fetch with conditional GET, store new posts, update edited ones, and record the feed's health."""
-    outcome = _gather(settings, feed.url, feed.etag, feed.last_modified, client)
-    return _apply(session, settings, feed, outcome, client)
+    with Gatherer(settings, concurrency=1) as gatherer:
+        outcome = gatherer.gather(feed.url, feed.etag, feed.last_modified)
+        return _apply_arrivals(session, settings, [(feed, outcome)], gatherer)[0]
 
 
 def poll_feeds(session: Session, settings: Settings, feeds: list[Feed]) -> list[RefreshResult]:
-    """Poll many feeds at once over one connection pool: fetching and parsing run in threads, so a slow
-    feed holds only its own thread; each result is stored as soon as it arrives (committed within a second)."""
+    """Poll many feeds at once: the gatherer fetches and parses concurrently (a slow feed holds only its own
+    slot) while this thread stores what has arrived in batches, one commit each (within about a second)."""
     if not feeds:
         return []
-    workers = max(1, min(settings.poll_concurrency, len(feeds)))
     results = []
-    with make_client(allow_private_networks=settings.allow_private_networks, timeout=settings.fetch_timeout,
-                     max_connections=workers) as client, ThreadPoolExecutor(workers) as pool:
-        futures = {pool.submit(_gather, settings, f.url, f.etag, f.last_modified, client): f for f in feeds}
-        committed_at = time.monotonic()
-        for done, future in enumerate(as_completed(futures), 1):
-            results.append(_apply(session, settings, futures[future], future.result(), client))
-            # Commit in small groups: one commit per feed would make the disk, not the network, the limit.
-            if done % COMMIT_EVERY == 0 or time.monotonic() - committed_at > 1.0:
-                session.commit()
-                committed_at = time.monotonic()
-        session.commit()
+    requests = [Request(f.url, f.etag, f.last_modified) for f in feeds]
+    with Gatherer(settings) as gatherer:
+        for batch in gatherer.gather_batches(requests, size=COMMIT_EVERY, wait=1.0):
+            results += _apply_arrivals(session, settings, [(feeds[i], outcome) for i, outcome in batch], gatherer)
+            # One commit per batch: a commit per feed would make the disk, not the network, the limit.
+            session.commit()
     return results
 
 
@@ -174,35 +112,27 @@ def ingest_pushed(session: Session, settings: Settings, feed: Feed, data: bytes,
     copy are one post (same identity)."""
     result = RefreshResult(feed_url=feed.url)
     try:
-        parsed = _parse(settings, feed.url, data, content_type)
+        _parsed, posts = read_clean(settings, feed.url, data, content_type)
     except PublisherError as exc:
         result.error = f"{feed.url}: pushed content: {exc}"
         return result
-    _store_posts(session, feed, clean_posts(parsed, parsed.link or feed.url), result, utcnow())
+    _store_posts(session, feed, posts, result, utcnow())
+    session.flush()
     return result
 
 
-def _gather(settings: Settings, url: str, etag: str | None, last_modified: str | None,
-            client: httpx.Client | None) -> _Outcome:
-    """Fetch and parse, no database: safe to run in a thread."""
-    try:
-        fetched = fetch_feed(url, etag=etag, last_modified=last_modified,
-                             allow_private_networks=settings.allow_private_networks,
-                             timeout=settings.fetch_timeout, max_bytes=settings.max_feed_bytes, client=client)
-        if fetched.status == 304:
-            return _Outcome(fetched=fetched)
-        parsed = _parse(settings, fetched.url, fetched.content, fetched.content_type)
-        return _Outcome(fetched=fetched, parsed=parsed, posts=clean_posts(parsed, parsed.link or fetched.url))
-    except PublisherError as exc:
-        return _Outcome(error=exc)
+def _apply_arrivals(session: Session, settings: Settings, arrivals: list[tuple[Feed, Outcome]],
+                    gatherer: Gatherer) -> list[RefreshResult]:
+    """Store a batch of outcomes. What we hold of the changed feeds' posts is read in one query for the
+    whole batch: the database is asked a handful of times per batch, not several times per feed."""
+    known = _known_posts(session, [(feed, outcome.posts) for feed, outcome in arrivals if outcome.posts])
+    results = [_apply(session, settings, feed, outcome, gatherer, known.get(feed.id)) for feed, outcome in arrivals]
+    session.flush()  # new posts get their ids, and the next read of what we hold sees them
+    return results
 
 
-def _parse(settings: Settings, base_url: str, data: bytes, content_type: str | None) -> ParsedFeed:
-    return parse_bounded(base_url, data, content_type=content_type, time_limit=settings.parse_time_limit)
-
-
-def _apply(session: Session, settings: Settings, feed: Feed, outcome: _Outcome,
-           client: httpx.Client | None) -> RefreshResult:
+def _apply(session: Session, settings: Settings, feed: Feed, outcome: Outcome, gatherer: Gatherer,
+           known: KnownPosts | None) -> RefreshResult:
     result = RefreshResult(feed_url=feed.url)
     now = utcnow()
     feed.last_attempt_at = now
@@ -216,9 +146,9 @@ def _apply(session: Session, settings: Settings, feed: Feed, outcome: _Outcome,
     else:
         _remember_feed(session, feed, fetched, outcome.parsed)
         result.baseline = feed.baseline_at is None
-        _store_posts(session, feed, outcome.posts, result, now)
+        known = _store_posts(session, feed, outcome.posts, result, now, known)
         if not result.baseline:
-            _catch_up(session, settings, feed, outcome.parsed, result, now, client)
+            _catch_up(session, feed, outcome.parsed, result, now, gatherer, known)
         feed.baseline_at = feed.baseline_at or now
     feed.last_success_at, feed.last_http_status = now, fetched.status
     feed.last_error, feed.consecutive_failures = None, 0
@@ -230,8 +160,8 @@ def _apply(session: Session, settings: Settings, feed: Feed, outcome: _Outcome,
     return result
 
 
-def _catch_up(session: Session, settings: Settings, feed: Feed, parsed: ParsedFeed, result: RefreshResult,
-              now: datetime, client: httpx.Client | None) -> None:
+def _catch_up(session: Session, feed: Feed, parsed: ParsedFeed, result: RefreshResult, now: datetime,
+              gatherer: Gatherer, known: KnownPosts) -> None:
     """When every entry of a page is new, more may have been published than one page holds: follow
     rel="next" (Atom paging, Blogger's start-index) until a page holds a post we know."""
     page, fresh, seen = parsed, len(result.new), {feed.url}
@@ -239,11 +169,13 @@ def _catch_up(session: Session, settings: Settings, feed: Feed, parsed: ParsedFe
         if not page.entries or fresh < len(page.entries) or not page.next_url or page.next_url in seen:
             return
         seen.add(page.next_url)
-        outcome = _gather(settings, page.next_url, None, None, client)
+        outcome = gatherer.gather(page.next_url)
         if outcome.parsed is None:
             return  # an older page failing is no reason to fail the poll
         before, page = len(result.new), outcome.parsed
-        _store_posts(session, feed, outcome.posts, result, now)
+        # An older page holds identities the first page did not: learn what we hold of those too.
+        known.hashes.update(_known_posts(session, [(feed, outcome.posts)])[feed.id].hashes)
+        _store_posts(session, feed, outcome.posts, result, now, known)
         fresh = len(result.new) - before
 
 
@@ -263,27 +195,63 @@ def _remember_feed(session: Session, feed: Feed, fetched: FetchResult, parsed: P
         feed.url = moved
 
 
-def _store_posts(session: Session, feed: Feed, posts: list[CleanPost], result: RefreshResult,
-                 now: datetime) -> None:
+@dataclass
+class KnownPosts:
+    """What we hold of one feed's posts, enough to tell a new entry from an edit from a repeat: the stored
+    content hash by identity hash (only for identities on the pages at hand), and the newest date."""
+
+    hashes: dict[str, tuple[int | None, str]] = field(default_factory=dict)  # identity hash -> (id, content)
+    newest: datetime | None = None
+    added: dict[str, Post] = field(default_factory=dict)  # created during this poll, not flushed yet
+
+
+def _known_posts(session: Session, pages: list[tuple[Feed, list[CleanPost]]]) -> dict[int, KnownPosts]:
+    known = {feed.id: KnownPosts() for feed, _posts in pages}
+    if not known:
+        return known
+    keys = list({sha256(post.identity) for _feed, posts in pages for post in posts})
     with session.no_autoflush:  # other feeds' pending updates go out together at the next commit
-        known = {p.identity_hash: p for p in session.scalars(select(Post).where(Post.feed_id == feed.id))}
-    newest_known = max((p.published_at for p in known.values() if p.published_at), default=None)
+        for feed_ids in chunked(list(known)):
+            for key_chunk in chunked(keys):
+                rows = session.execute(select(Post.feed_id, Post.identity_hash, Post.id, Post.content_hash).where(
+                    Post.feed_id.in_(feed_ids), Post.identity_hash.in_(key_chunk)))
+                for feed_id, key, post_id, content_hash in rows:
+                    known[feed_id].hashes[key] = (post_id, content_hash)
+            newest = session.execute(select(Post.feed_id, func.max(Post.published_at))
+                                     .where(Post.feed_id.in_(feed_ids)).group_by(Post.feed_id))
+            for feed_id, published in newest:
+                known[feed_id].newest = published
+    return known
+
+
+def _store_posts(session: Session, feed: Feed, posts: list[CleanPost], result: RefreshResult,
+                 now: datetime, known: KnownPosts | None = None) -> KnownPosts:
+    if known is None:
+        known = _known_posts(session, [(feed, posts)])[feed.id]
     for clean in posts:
-        key = _sha256(clean.identity)
-        stored = known.get(key)
-        if stored is None:
+        key = sha256(clean.identity)
+        if key in known.added:  # the same identity twice in one poll: the later copy is the one we keep
+            stored = known.added[key]
+            if stored.content_hash != clean.content_hash:
+                _copy(clean, stored)
+            continue
+        if key not in known.hashes:
             stored = Post(feed_id=feed.id, identity=clean.identity, identity_hash=key, first_seen_at=now,
-                          is_baseline=not _is_news(feed, clean, newest_known))
+                          is_baseline=not _is_news(feed, clean, known.newest))
             _copy(clean, stored)
             session.add(stored)
-            known[key] = stored
+            known.added[key] = stored
             result.new.append(stored)
-        elif stored.content_hash != clean.content_hash:
+            continue
+        post_id, content_hash = known.hashes[key]
+        if content_hash != clean.content_hash:
             # An edit (a typo fixed, a picture added): update what we keep, but it is not news again.
+            stored = session.get(Post, post_id)
             _copy(clean, stored)
             stored.last_changed_at = now
+            known.hashes[key] = (post_id, clean.content_hash)
             result.updated.append(stored)
-    session.flush()
+    return known
 
 
 def _is_news(feed: Feed, clean: CleanPost, newest_known: datetime | None) -> bool:
@@ -348,7 +316,3 @@ def claim_due_feeds(session: Session, now: datetime, *, lease: timedelta) -> lis
 def _newest_first(post: Post) -> tuple:
     stamp = post.published_at or post.first_seen_at
     return (-stamp.timestamp(),)
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from publisher.config import Settings
 from publisher.errors import NotFoundError, PublisherError
-from publisher.ingest.fetch import check_url, make_client
+from publisher.ingest.ssrf import check_url, make_client
 from publisher.models import Feed, HubSubscription
 from publisher.models.base import utcnow
 from publisher.services import feeds as feed_service

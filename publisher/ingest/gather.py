@@ -1,0 +1,192 @@
+"""Gather: fetch, parse and sanitize feeds off the database thread, many at a time.
+
+The network side runs on an asyncio event loop in a thread of its own (aiohttp: hundreds of polls in flight
+for little CPU); parsing goes to the bounded parser processes of `guard` through a few threads that only wait
+on their pipes. The caller (the thread that owns the database session) receives outcomes as they arrive and
+stores them: a slow feed holds only its own slot, and a stalled database never makes a fetch time out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import queue
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from publisher.config import Settings
+from publisher.errors import FetchError, PublisherError
+from publisher.ingest.fetch import Fetcher, FetchResult
+from publisher.ingest.guard import run_bounded
+from publisher.ingest.parse import ParsedEntry, ParsedFeed, parse_feed
+from publisher.ingest.sanitize import sanitize_html
+
+# Threads that hand parses to the parser processes and wait for them (on a pipe: no CPU here).
+PARSE_THREADS = 4
+
+
+@dataclass(frozen=True)
+class CleanPost:
+    """An entry as the watcher sees it: identity decided, HTML sanitized."""
+
+    identity: str
+    title: str
+    link: str | None
+    author: str | None
+    categories: list[str]
+    content_html: str
+    image_url: str | None
+    published: datetime | None
+    updated: datetime | None
+
+    @property
+    def content_hash(self) -> str:
+        return sha256(f"{self.title}\x00{self.link}\x00{self.content_html}")
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.identity, "title": self.title, "link": self.link,
+            "published": self.published.isoformat() if self.published else None,
+            "updated": self.updated.isoformat() if self.updated else None,
+            "author": self.author, "categories": self.categories, "content_html": self.content_html,
+            "image_url": self.image_url,
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one poll brought back from the network, before anything touches the database."""
+
+    fetched: FetchResult | None = None
+    parsed: ParsedFeed | None = None  # None on 304 Not Modified
+    posts: list[CleanPost] | None = None
+    error: PublisherError | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def read_clean(settings: Settings, base_url: str, data: bytes,
+               content_type: str | None) -> tuple[ParsedFeed, list[CleanPost]]:
+    """Parse and sanitize under the time limit, both in the parser process: off this process's CPU."""
+    return run_bounded(_parse_and_clean, base_url, data, content_type=content_type,
+                       time_limit=settings.parse_time_limit)
+
+
+def clean_posts(parsed: ParsedFeed, base_url: str) -> list[CleanPost]:
+    return [_clean(entry, base_url) for entry in parsed.entries]
+
+
+def _clean(entry: ParsedEntry, base_url: str) -> CleanPost:
+    link_base = entry.link or base_url
+    return CleanPost(
+        identity=entry.identity, title=entry.title, link=entry.link, author=entry.author,
+        categories=list(entry.categories), content_html=sanitize_html(entry.content_html, link_base),
+        image_url=entry.image_url, published=entry.published, updated=entry.updated,
+    )
+
+
+def _parse_and_clean(base_url: str, data: bytes, *, content_type: str | None) -> tuple[ParsedFeed, list[CleanPost]]:
+    parsed = parse_feed(base_url, data, content_type=content_type)
+    return parsed, clean_posts(parsed, parsed.link or base_url)
+
+
+def _gathered(settings: Settings, fetched: FetchResult) -> Outcome:
+    parsed, posts = read_clean(settings, fetched.url, fetched.content, fetched.content_type)
+    return Outcome(fetched=fetched, parsed=parsed, posts=posts)
+
+
+class Gatherer:
+    """An event loop in a background thread with one pooled Fetcher; use as a context manager.
+
+    `gather` fetches one feed and waits; `gather_all` yields (index, outcome) for many, in arrival order."""
+
+    def __init__(self, settings: Settings, *, concurrency: int | None = None):
+        self.settings = settings
+        self._concurrency = max(1, concurrency or settings.poll_concurrency)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="feed-gatherer", daemon=True)
+        self._parsers = ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="feed-parser")
+        self._fetcher = Fetcher(allow_private_networks=settings.allow_private_networks,
+                                timeout=settings.fetch_timeout, max_bytes=settings.max_feed_bytes,
+                                max_connections=self._concurrency)
+        self._slots: asyncio.Semaphore | None = None
+        self._pending: set = set()
+
+    def __enter__(self) -> Gatherer:
+        self._thread.start()
+        self._run(self._open())
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for future in self._pending:  # the caller stopped early (an error while storing): stop fetching
+            future.cancel()
+        self._run(self._fetcher.__aexit__(None, None, None))
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+        self._parsers.shutdown()
+
+    def gather(self, url: str, etag: str | None = None, last_modified: str | None = None) -> Outcome:
+        return self._run(self._gather(Request(url, etag, last_modified)))
+
+    def gather_batches(self, requests: Sequence[Request], *, size: int,
+                       wait: float) -> Iterator[list[tuple[int, Outcome]]]:
+        """(index, outcome) pairs in arrival order, in lists of at most `size`: a list is handed over when
+        it is full or `wait` seconds after its first outcome arrived, whichever comes first."""
+        arriving = self.gather_all(requests)
+        for first in arriving:
+            batch, deadline = [first], time.monotonic() + wait
+            while len(batch) < size and time.monotonic() < deadline:
+                following = next(arriving, None)
+                if following is None:
+                    break
+                batch.append(following)
+            yield batch
+
+    def gather_all(self, requests: Sequence[Request]) -> Iterator[tuple[int, Outcome]]:
+        arrived: queue.SimpleQueue[tuple[int, Outcome]] = queue.SimpleQueue()
+
+        async def one(index: int, request: Request) -> None:
+            try:
+                outcome = await self._gather(request)
+            except Exception as exc:  # noqa: BLE001 - a bug must not leave the caller waiting forever
+                outcome = Outcome(error=FetchError(f"{request.url}: {type(exc).__name__}: {exc}"))
+            arrived.put((index, outcome))
+
+        for index, request in enumerate(requests):
+            self._pending.add(asyncio.run_coroutine_threadsafe(one(index, request), self._loop))
+        for _ in requests:
+            yield arrived.get()
+        self._pending.clear()
+
+    async def _open(self) -> None:
+        self._slots = asyncio.Semaphore(self._concurrency)
+        await self._fetcher.__aenter__()
+
+    async def _gather(self, request: Request) -> Outcome:
+        try:
+            # The slot is taken before the fetch's deadline starts: waiting for a turn is not a timeout.
+            async with self._slots:
+                fetched = await self._fetcher.fetch(request.url, etag=request.etag,
+                                                    last_modified=request.last_modified)
+            if fetched.status == 304:
+                return Outcome(fetched=fetched)
+            return await self._loop.run_in_executor(self._parsers, _gathered, self.settings, fetched)
+        except PublisherError as exc:
+            return Outcome(error=exc)
+
+    def _run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
