@@ -4,7 +4,10 @@ SQLite, parse under its time limit), and compare with a plain sequential `feedpa
 Round 1: every feed is new (baseline). Round 2: 90% answer 304 Not Modified, 10% changed (one new post).
 Prints feeds/s per round, peak RSS and the ratio. Target: round 2 in <= 10 s and >= 10x the sequential loop.
 
-    .venv/bin/python benchmarks/poll.py [--feeds 1000] [--concurrency 16] [--latency-ms 50]
+The feeds are shaped like the blogs we serve first (`--shape blogger`: a Blogger /feeds/posts/default of 25
+full posts); `--shape small` serves 10-line feeds, where parsing costs little and the request is everything.
+
+    .venv/bin/python benchmarks/poll.py [--feeds 1000] [--shape blogger|small] [--concurrency 16] [--latency-ms 50]
 """
 
 from __future__ import annotations
@@ -19,7 +22,13 @@ import time
 from pathlib import Path
 
 
-def feed_body(number: int, version: int) -> bytes:
+WORDS = ("quilt fabric stitch border scrappy block pattern binding thread needle cotton batting seam "
+         "corner sashing applique color triangle square strip pieced leader ender churn dash star hand "
+         "machine design fold press iron cut layer mystery finish table runner pillow gift summer winter").split()
+
+
+def small_body(number: int, version: int) -> bytes:
+    """A tiny RSS feed: 10 one-line items (2.7 KB). Parsing it costs little next to the request."""
     items = "".join(
         f"<item><guid>feed{number}-post{p}</guid><title>Post {p} of feed {number}</title>"
         f"<link>https://blog{number}.example/{p}</link><pubDate>Mon, 23 Nov 2026 10:00:00 GMT</pubDate>"
@@ -29,7 +38,54 @@ def feed_body(number: int, version: int) -> bytes:
             f"<link>https://blog{number}.example/</link>{items}</channel></rss>").encode()
 
 
-def serve(port_out, versions, latency: float = 0.0) -> None:
+def blogger_body(number: int, version: int) -> bytes:
+    """What a Blogger blog's /feeds/posts/default answers: Atom, the newest 25 posts, each with its full
+    HTML (a few paragraphs, a picture in Blogger's markup, a s72-c thumbnail): about 120 KB."""
+    blog, site = f"tag:blogger.com,1999:blog-{7000 + number}", f"https://blog{number}.blogspot.com"
+    entries = "".join(_blogger_entry(number, post, blog, site) for post in range(version + 25, version, -1))
+    return (f"<?xml version='1.0' encoding='UTF-8'?><feed xmlns='http://www.w3.org/2005/Atom' "
+            "xmlns:openSearch='http://a9.com/-/spec/opensearchrss/1.0/' xmlns:gd='http://schemas.google.com/g/2005' "
+            "xmlns:thr='http://purl.org/syndication/thread/1.0' xmlns:media='http://search.yahoo.com/mrss/'>"
+            f"<id>{blog}</id><updated>2026-11-23T10:00:00.000-08:00</updated><category term='Quilting'/>"
+            f"<title type='text'>Blog {number}</title><subtitle type='html'>Scraps and stitches</subtitle>"
+            f"<link rel='http://schemas.google.com/g/2005#feed' type='application/atom+xml' href='{site}/feeds/posts/default'/>"
+            f"<link rel='self' type='application/atom+xml' href='{site}/feeds/posts/default'/>"
+            f"<link rel='alternate' type='text/html' href='{site}/'/>"
+            f"<author><name>Writer {number}</name><uri>https://www.blogger.com/profile/{number}</uri>"
+            "<email>noreply@blogger.com</email></author><generator version='7.00' uri='http://www.blogger.com'>"
+            "Blogger</generator><openSearch:totalResults>300</openSearch:totalResults>"
+            f"<openSearch:startIndex>1</openSearch:startIndex><openSearch:itemsPerPage>25</openSearch:itemsPerPage>"
+            f"{entries}</feed>").encode()
+
+
+def _blogger_entry(number: int, post: int, blog: str, site: str) -> str:
+    words = [WORDS[(number * 31 + post * 17 + i * 7) % len(WORDS)] for i in range(480)]
+    paragraphs = [" ".join(words[i:i + 60]).capitalize() + "." for i in range(0, len(words), 60)]
+    picture = (f"https://blogger.googleusercontent.com/img/b/R29vZ2xl/AVvXsE{number}x{post}/s400/photo-{post}.jpg")
+    html = ("".join(f"<p><span style='font-family: arial;'>{text}</span></p>" for text in paragraphs[:4])
+            + "<div class='separator' style='clear: both; text-align: center;'>"
+            f"<a href='{picture.replace('/s400/', '/s1600/')}' style='margin-left: 1em; margin-right: 1em;'>"
+            f"<img border='0' data-original-height='1200' data-original-width='1600' height='300' src='{picture}' "
+            "width='400' /></a></div>"
+            + "".join(f"<p>{text}<br /></p>" for text in paragraphs[4:])
+            + f"<p>See <a href='{site}/2026/10/older-post.html'>last month's post</a>.</p>")
+    day = 1 + post % 28
+    escaped = html.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return (f"<entry><id>{blog}.post-{post}</id><published>2026-11-{day:02d}T10:00:00.000-08:00</published>"
+            f"<updated>2026-11-{day:02d}T10:00:00.000-08:00</updated>"
+            "<category scheme='http://www.blogger.com/atom/ns#' term='Quilting'/>"
+            f"<title type='text'>Post {post} of blog {number}</title><content type='html'>{escaped}</content>"
+            f"<link rel='alternate' type='text/html' href='{site}/2026/11/post-{post}.html' title='Post {post}'/>"
+            f"<author><name>Writer {number}</name><email>noreply@blogger.com</email></author>"
+            f"<media:thumbnail url='{picture.replace('/s400/', '/s72-c/')}' height='72' width='72'/>"
+            "<thr:total>3</thr:total></entry>")
+
+
+SHAPES = {"blogger": blogger_body, "small": small_body}
+CONTENT_TYPES = {"blogger": "application/atom+xml; charset=UTF-8", "small": "application/rss+xml"}
+
+
+def serve(port_out, versions, latency: float = 0.0, shape: str = "blogger") -> None:
     """A small asyncio HTTP/1.1 server answering GET /feed/N with conditional GET on the ETag. Bodies are
     built once per feed version: the 1,000 blogs are not on this machine's CPU, so the rig stays cheap."""
     cache: dict[tuple[int, int], tuple[str, bytes, bytes]] = {}
@@ -37,10 +93,10 @@ def serve(port_out, versions, latency: float = 0.0) -> None:
     def answer(number: int, if_none_match: str | None) -> bytes:
         key = (number, versions[number])
         if key not in cache:
-            body = feed_body(number, key[1])
+            body = SHAPES[shape](number, key[1])
             etag = '"' + hashlib.sha1(body).hexdigest()[:12] + '"'
             cache[key] = (etag,
-                          f"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nETag: {etag}\r\n"
+                          f"HTTP/1.1 200 OK\r\nContent-Type: {CONTENT_TYPES[shape]}\r\nETag: {etag}\r\n"
                           f"Content-Length: {len(body)}\r\n\r\n".encode() + body,
                           f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n".encode())
         etag, full, not_modified = cache[key]
@@ -73,13 +129,17 @@ def main() -> None:
     options = argparse.ArgumentParser()
     options.add_argument("--feeds", type=int, default=1000)
     options.add_argument("--concurrency", type=int, default=16)
+    options.add_argument("--shape", choices=sorted(SHAPES), default="blogger",
+                         help="blogger: 25 full posts per feed, like /feeds/posts/default (~120 KB); "
+                              "small: 10 one-line items (2.7 KB)")
     options.add_argument("--latency-ms", type=float, default=0.0,
                          help="delay before each answer, as a network round trip to a real blog would add")
     args = options.parse_args()
 
     versions = multiprocessing.Array("i", [0] * args.feeds)
     port = multiprocessing.Value("i", 0)
-    server = multiprocessing.Process(target=serve, args=(port, versions, args.latency_ms / 1000), daemon=True)
+    server = multiprocessing.Process(target=serve, args=(port, versions, args.latency_ms / 1000, args.shape),
+                                     daemon=True)
     server.start()
     while not port.value:
         time.sleep(0.05)
@@ -124,12 +184,16 @@ def main() -> None:
     sequential = time.perf_counter() - started
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"feeds: {args.feeds}, concurrency: {args.concurrency}, latency: {args.latency_ms:g} ms, errors: {errors}")
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # parser processes, the server
+    size_kb = len(SHAPES[args.shape](0, 0)) / 1024
+    print(f"feeds: {args.feeds} ({args.shape}, {size_kb:.0f} KB each), concurrency: {args.concurrency}, "
+          f"latency: {args.latency_ms:g} ms, errors: {errors}")
     print(f"round 1 (all new):             {round1:6.2f} s  {args.feeds / round1:7.1f} feeds/s")
     print(f"round 2 ({not_modified} x 304, {new_in_round2} new posts): {round2:6.2f} s  "
           f"{args.feeds / round2:7.1f} feeds/s")
     print(f"sequential feedparser.parse(url): {sequential:6.2f} s  {args.feeds / sequential:7.1f} feeds/s")
-    print(f"round 2 vs sequential: {sequential / round2:.1f}x   peak RSS: {peak_mb:.0f} MB")
+    print(f"round 2 vs sequential: {sequential / round2:.1f}x   peak RSS: {peak_mb:.0f} MB "
+          f"(largest child process: {child_mb:.0f} MB)")
     server.kill()
 
 

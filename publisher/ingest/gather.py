@@ -86,7 +86,7 @@ def clean_posts(parsed: ParsedFeed, base_url: str) -> list[CleanPost]:
 
 
 def _clean(entry: ParsedEntry, base_url: str) -> CleanPost:
-    link_base = entry.link or base_url
+    link_base = entry.content_base or entry.link or base_url
     return CleanPost(
         identity=entry.identity, title=entry.title, link=entry.link, author=entry.author,
         categories=list(entry.categories), content_html=sanitize_html(entry.content_html, link_base),
@@ -107,7 +107,7 @@ def _gathered(settings: Settings, fetched: FetchResult) -> Outcome:
 class Gatherer:
     """An event loop in a background thread with one pooled Fetcher; use as a context manager.
 
-    `gather` fetches one feed and waits; `gather_all` yields (index, outcome) for many, in arrival order."""
+    `gather` fetches one feed and waits; `gather_batches` hands over many, in batches as they arrive."""
 
     def __init__(self, settings: Settings, *, concurrency: int | None = None):
         self.settings = settings
@@ -127,8 +127,8 @@ class Gatherer:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        for future in self._pending:  # the caller stopped early (an error while storing): stop fetching
-            future.cancel()
+        for task in self._pending:  # the caller stopped early (an error while storing): stop fetching
+            self._loop.call_soon_threadsafe(task.cancel)
         self._run(self._fetcher.__aexit__(None, None, None))
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
@@ -142,19 +142,22 @@ class Gatherer:
                        wait: float) -> Iterator[list[tuple[int, Outcome]]]:
         """(index, outcome) pairs in arrival order, in lists of at most `size`: a list is handed over when
         it is full or `wait` seconds after its first outcome arrived, whichever comes first."""
-        arriving = self.gather_all(requests)
-        for first in arriving:
-            batch, deadline = [first], time.monotonic() + wait
-            while len(batch) < size and time.monotonic() < deadline:
-                following = next(arriving, None)
-                if following is None:
-                    break
-                batch.append(following)
-            yield batch
-
-    def gather_all(self, requests: Sequence[Request]) -> Iterator[tuple[int, Outcome]]:
         arrived: queue.SimpleQueue[tuple[int, Outcome]] = queue.SimpleQueue()
+        # One hand-over to the loop for the whole list: a wake-up of the loop per feed costs more than a poll.
+        self._pending = self._run(self._start_all(requests, arrived))
+        remaining = len(requests)
+        while remaining:
+            batch, deadline = [arrived.get()], time.monotonic() + wait
+            while len(batch) < min(size, remaining):
+                try:
+                    batch.append(arrived.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            remaining -= len(batch)
+            yield batch
+        self._pending = set()
 
+    async def _start_all(self, requests: Sequence[Request], arrived: queue.SimpleQueue) -> set[asyncio.Task]:
         async def one(index: int, request: Request) -> None:
             try:
                 outcome = await self._gather(request)
@@ -162,11 +165,7 @@ class Gatherer:
                 outcome = Outcome(error=FetchError(f"{request.url}: {type(exc).__name__}: {exc}"))
             arrived.put((index, outcome))
 
-        for index, request in enumerate(requests):
-            self._pending.add(asyncio.run_coroutine_threadsafe(one(index, request), self._loop))
-        for _ in requests:
-            yield arrived.get()
-        self._pending.clear()
+        return {asyncio.create_task(one(index, request)) for index, request in enumerate(requests)}
 
     async def _open(self) -> None:
         self._slots = asyncio.Semaphore(self._concurrency)

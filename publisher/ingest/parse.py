@@ -1,8 +1,8 @@
 """Parse feed bytes into plain values: `parse_feed(base_url, data) -> ParsedFeed`.
 
 feedparser does the reading (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, encodings, relative links); this module only
-picks the fields we store and smooths over platform quirks (Blogger exports, thumbnails). HTML comes out raw:
-sanitizing is the next stage's job.
+picks the fields we store and smooths over platform quirks (Blogger exports, thumbnails). HTML comes out raw,
+with the base its relative URLs are written against: sanitizing and resolving is the next stage's job.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
+import nh3
 
 from publisher.errors import FeedParseError
 
@@ -37,6 +38,7 @@ class ParsedEntry:
     published: datetime | None  # timezone-aware UTC
     updated: datetime | None  # timezone-aware UTC
     image_url: str | None  # media:thumbnail / media:content / enclosure image, if any
+    content_base: str | None = None  # what relative URLs in the HTML are relative to (xml:base or the feed)
 
     @property
     def identity(self) -> str:
@@ -74,12 +76,15 @@ def parse_feed(base_url: str, data: bytes, *, content_type: str | None = None) -
     headers = {"content-location": base_url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(data, response_headers=headers)
+    # feedparser's own HTML passes are off: the next stage (nh3) cleans every piece of HTML we keep and makes
+    # its URLs absolute against content_base; feedparser's sgmllib passes would cost half the parse of a
+    # Blogger feed, and would turn protocol-relative URLs into http: ones on an http feed.
+    parsed = feedparser.parse(data, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
     if not parsed.get("version") and not parsed.entries:
         raise FeedParseError(f"{base_url} is not an RSS or Atom feed: {_not_a_feed_reason(data, parsed)}")
     feed = parsed.feed
     return ParsedFeed(
-        title=_text(feed.get("title")),
+        title=_plain_title(feed),
         link=_http_url(feed.get("link"), base_url),
         hub_url=_rel_link(feed.get("links", []), "hub", base_url),
         entries=[_entry(e, base_url) for e in parsed.entries if _is_post(e)],
@@ -129,11 +134,12 @@ def _entry(entry, base_url: str) -> ParsedEntry:
     return ParsedEntry(
         guid=_text(entry.get("id")) or None,
         link=_http_url(entry.get("link"), base_url),
-        title=_text(entry.get("title")),
+        title=_plain_title(entry),
         author=_author(entry),
         categories=_categories(entry),
         content_html=_content_html(entry) or summary,
         summary_html=summary,
+        content_base=_content_base(entry),
         published=_utc(entry.get("published_parsed")),
         updated=_utc(entry.get("updated_parsed")),
         image_url=_image_url(entry, base_url),
@@ -146,6 +152,16 @@ def http_url(value: str | None, base_url: str) -> str | None:
 
 def _text(value) -> str:
     return (value or "").strip()
+
+
+def _plain_title(element) -> str:
+    """A title is text: one typed as HTML (Atom type="html", RSS titles holding markup) loses its tags,
+    and the contents of script and style with them, and its entities are decoded."""
+    detail = element.get("title_detail") or {}
+    title = _text(element.get("title"))
+    if detail.get("type") in {"text/html", "application/xhtml+xml"} and "<" in title:
+        title = html.unescape(nh3.clean(title, tags=set(), clean_content_tags={"script", "style"}))
+    return " ".join(title.split())
 
 
 def _http_url(value: str | None, base_url: str) -> str | None:
@@ -176,11 +192,21 @@ def _categories(entry) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in terms if t))  # de-duplicated, order kept
 
 
-def _content_html(entry) -> str:
+def _content_detail(entry):
     contents = entry.get("content") or []
     html_parts = [c for c in contents if c.get("type") in {"text/html", "application/xhtml+xml"}]
-    chosen = (html_parts or contents or [None])[0]
+    return (html_parts or contents or [None])[0]
+
+
+def _content_html(entry) -> str:
+    chosen = _content_detail(entry)
     return _as_html(chosen) if chosen else ""
+
+
+def _content_base(entry) -> str | None:
+    """The base URL the entry's HTML is written against: its xml:base, else the feed document's URL."""
+    detail = _content_detail(entry) or entry.get("summary_detail") or {}
+    return detail.get("base") or None
 
 
 def _summary_html(entry) -> str:

@@ -7,6 +7,7 @@ absolute, because a digest is read far away from the blog it came from.
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -33,6 +34,9 @@ DROPPED_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "noscrip
 URL_SCHEMES = {"http", "https", "mailto"}
 URL_ATTRIBUTES = {("a", "href"), ("img", "src")}
 PIXEL_SIZES = {"0", "1", "0px", "1px"}
+# Atom type="xhtml" content comes out of feedparser as "<br></br>"; an HTML parser reads "</br>" as a
+# second <br> (a quirk of the HTML standard), so every line break would double.
+_XHTML_BREAK = re.compile(r"(<br\b[^<>]*>)\s*</br\s*>", re.IGNORECASE)
 
 
 def sanitize_html(html: str, base_url: str) -> str:
@@ -40,7 +44,7 @@ def sanitize_html(html: str, base_url: str) -> str:
     if not html or not html.strip():
         return ""
     cleaned = nh3.clean(
-        html,
+        _XHTML_BREAK.sub(r"\1", html),
         tags=ALLOWED_TAGS,
         clean_content_tags=DROPPED_WITH_CONTENT,
         attributes=ALLOWED_ATTRIBUTES,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from publisher.errors import FeedParseError
+from publisher.ingest.gather import clean_posts
 from publisher.ingest.parse import parse_feed, plain_text_to_html
 
 DATA = Path(__file__).parent / "data"
@@ -194,10 +195,26 @@ def test_relative_links_are_resolved_against_the_base_url():
     assert feed.hub_url == "https://blog.example.com/hub"
     entry = feed.entries[0]
     assert entry.link == "https://blog.example.com/feeds/posts/one.html"
-    assert 'href="https://blog.example.com/about"' in entry.content_html
-    assert 'src="https://blog.example.com/feeds/img/a.png"' in entry.content_html
     assert entry.image_url == "https://blog.example.com/media/cover.jpg"
     assert entry.summary_html == entry.content_html  # RSS has only a description
+    # The HTML is resolved by the next stage, against the feed document (XML base rules), not the post.
+    assert entry.content_base == "https://blog.example.com/feeds/main.xml"
+    [post] = clean_posts(feed, feed.link)
+    assert 'href="https://blog.example.com/about"' in post.content_html
+    assert 'src="https://blog.example.com/feeds/img/a.png"' in post.content_html
+
+
+def test_xml_base_and_protocol_relative_urls_in_content():
+    feed = parse_feed("http://feeds.example/atom", b"""<?xml version="1.0"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://site.example/blog/"><title>B</title>
+<entry><id>1</id><link href="post1"/><content type="html" xml:base="https://cdn.example/x/">
+&lt;img src="a.png"&gt;&lt;img src="//img.example/b.png"&gt;&lt;a href="/top"&gt;t&lt;/a&gt;</content></entry>
+</feed>""")
+    [post] = clean_posts(feed, feed.link or "http://feeds.example/atom")
+    assert post.link == "https://site.example/blog/post1"
+    assert 'src="https://cdn.example/x/a.png"' in post.content_html
+    assert 'src="https://img.example/b.png"' in post.content_html  # https, though the feed came over http
+    assert 'href="https://cdn.example/top"' in post.content_html
 
 
 PLAIN_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -224,3 +241,14 @@ def test_identity_falls_back_to_a_content_hash():
     assert first.guid is None and first.link is None
     assert first.identity.startswith("sha256:") and first.identity == again.identity
     assert first.published is None and first.author is None
+
+
+def test_html_titles_become_plain_text():
+    feed = parse_feed("https://blog.example/feed", (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        b'<title type="html">Tea &amp;amp; &lt;b&gt;cake&lt;/b&gt;</title>'
+        b'<entry><id>1</id><title type="html">History of the &amp;lt;blink&amp;gt; tag'
+        b'&lt;script&gt;alert(1)&lt;/script&gt;</title></entry>'
+        b'<entry><id>2</id><title type="text">Fish &lt;b&gt; chips</title></entry></feed>'))
+    assert feed.title == "Tea & cake"
+    assert [e.title for e in feed.entries] == ["History of the <blink> tag", "Fish <b> chips"]

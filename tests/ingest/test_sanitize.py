@@ -121,6 +121,10 @@ def test_class_id_and_unknown_tags_are_dropped_but_text_kept():
     assert clean('<div class="x" id="y"><marquee>hi</marquee><font color="red">f</font></div>') == "<div>hif</div>"
 
 
+def test_xhtml_line_breaks_stay_single():
+    assert clean("<p>one<br></br>two<br class='x'/></br>three</p>") == "<p>one<br>two<br>three</p>"
+
+
 def test_empty_input():
     assert clean("") == "" and clean("   ") == ""
 

@@ -4,6 +4,7 @@ adaptive schedule, identity and edits, backdated items, rel="next" catch-up, con
 from __future__ import annotations
 
 import threading
+from html import escape
 import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -207,3 +208,25 @@ def test_a_parse_that_hangs_fails_only_its_feed(site, session, settings):
     site.serve("/feed", hostile)
     result = watcher.refresh_feed(session, settings.model_copy(update={"parse_time_limit": 2}), feed)
     assert "parsing took longer than 2s" in result.error and feed.consecutive_failures == 1
+
+
+def test_hostile_html_in_a_polled_feed_is_stored_clean(site, session, settings):
+    """feedparser's own sanitizer is off (ours runs in the parser process): what is stored must be clean."""
+    feed = add(session, settings, site.serve("/feed", rss(("a", "A", RECENT))))
+    hostile = ("<p onclick='steal()'>Hi <a href='javascript:alert(1)'>x</a><script>alert(2)</script>"
+               "<iframe src='https://evil.example/'>framed</iframe><img src='/pixel.gif' width='1' height='1'>"
+               "<img src='//cdn.example/photo.jpg' style='background:url(https://t.example/)'>"
+               "<form action='/steal'><input name='card'></form><a href='/about'>about</a></p>")
+    site.serve("/feed", (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Blog</title>'
+                         f"<link>https://blog.example/</link><item><guid>b</guid>"
+                         f"<title>&lt;b&gt;New&lt;/b&gt; post</title><link>https://blog.example/b</link>"
+                         f"<pubDate>{RECENT}</pubDate><description>{escape(hostile)}</description></item>"
+                         "</channel></rss>").encode())
+    [post] = watcher.refresh_feed(session, settings, feed).new
+    html = post.content_html.lower()
+    for forbidden in ("onclick", "javascript:", "<script", "alert(2)", "<iframe", "framed", "pixel.gif",
+                      "url(", "<form", "<input", "style="):
+        assert forbidden not in html, forbidden
+    assert 'src="https://cdn.example/photo.jpg"' in post.content_html
+    assert f'href="{site.url("/about")}"' in post.content_html  # relative to the feed document
+    assert post.title == "New post"
