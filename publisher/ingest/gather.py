@@ -9,52 +9,22 @@ stores them: a slow feed holds only its own slot, and a stalled database never m
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
 
 from publisher.config import Settings
 from publisher.errors import FetchError, PublisherError
 from publisher.ingest.fetch import Fetcher, FetchResult
+from publisher.ingest.clean import CleanPost, parse_and_clean
 from publisher.ingest.guard import run_bounded
-from publisher.ingest.parse import ParsedEntry, ParsedFeed, parse_feed
-from publisher.ingest.sanitize import sanitize_html
+from publisher.ingest.parse import ParsedFeed
 
 # Threads that hand parses to the parser processes and wait for them (on a pipe: no CPU here).
 PARSE_THREADS = 4
-
-
-@dataclass(frozen=True)
-class CleanPost:
-    """An entry as the watcher sees it: identity decided, HTML sanitized."""
-
-    identity: str
-    title: str
-    link: str | None
-    author: str | None
-    categories: list[str]
-    content_html: str
-    image_url: str | None
-    published: datetime | None
-    updated: datetime | None
-
-    @property
-    def content_hash(self) -> str:
-        return sha256(f"{self.title}\x00{self.link}\x00{self.content_html}")
-
-    def as_json(self) -> dict:
-        return {
-            "id": self.identity, "title": self.title, "link": self.link,
-            "published": self.published.isoformat() if self.published else None,
-            "updated": self.updated.isoformat() if self.updated else None,
-            "author": self.author, "categories": self.categories, "content_html": self.content_html,
-            "image_url": self.image_url,
-        }
 
 
 @dataclass(frozen=True)
@@ -77,26 +47,8 @@ class Request:
 def read_clean(settings: Settings, base_url: str, data: bytes,
                content_type: str | None) -> tuple[ParsedFeed, list[CleanPost]]:
     """Parse and sanitize under the time limit, both in the parser process: off this process's CPU."""
-    return run_bounded(_parse_and_clean, base_url, data, content_type=content_type,
+    return run_bounded(parse_and_clean, base_url, data, content_type=content_type,
                        time_limit=settings.parse_time_limit)
-
-
-def clean_posts(parsed: ParsedFeed, base_url: str) -> list[CleanPost]:
-    return [_clean(entry, base_url) for entry in parsed.entries]
-
-
-def _clean(entry: ParsedEntry, base_url: str) -> CleanPost:
-    link_base = entry.content_base or entry.link or base_url
-    return CleanPost(
-        identity=entry.identity, title=entry.title, link=entry.link, author=entry.author,
-        categories=list(entry.categories), content_html=sanitize_html(entry.content_html, link_base),
-        image_url=entry.image_url, published=entry.published, updated=entry.updated,
-    )
-
-
-def _parse_and_clean(base_url: str, data: bytes, *, content_type: str | None) -> tuple[ParsedFeed, list[CleanPost]]:
-    parsed = parse_feed(base_url, data, content_type=content_type)
-    return parsed, clean_posts(parsed, parsed.link or base_url)
 
 
 def _gathered(settings: Settings, fetched: FetchResult) -> Outcome:
@@ -173,19 +125,16 @@ class Gatherer:
 
     async def _gather(self, request: Request) -> Outcome:
         try:
-            # The slot is taken before the fetch's deadline starts: waiting for a turn is not a timeout.
+            # The slot is taken before the fetch's deadline starts (waiting for a turn is not a timeout) and
+            # kept until the body is parsed: when parsing is the slower side, bodies do not pile up in memory.
             async with self._slots:
                 fetched = await self._fetcher.fetch(request.url, etag=request.etag,
                                                     last_modified=request.last_modified)
-            if fetched.status == 304:
-                return Outcome(fetched=fetched)
-            return await self._loop.run_in_executor(self._parsers, _gathered, self.settings, fetched)
+                if fetched.status == 304:
+                    return Outcome(fetched=fetched)
+                return await self._loop.run_in_executor(self._parsers, _gathered, self.settings, fetched)
         except PublisherError as exc:
             return Outcome(error=exc)
 
     def _run(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
-
-
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from publisher.errors import FeedParseError
-from publisher.ingest.gather import clean_posts
+from publisher.ingest.clean import clean_posts
 from publisher.ingest.parse import parse_feed, plain_text_to_html
 
 DATA = Path(__file__).parent / "data"
