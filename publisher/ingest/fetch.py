@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 
 import aiohttp
 
-from publisher.errors import FeedTooLargeError, FetchError, HTTPStatusError, PublisherError
+from publisher.errors import FeedTooLargeError, FetchError, HTTPStatusError
 from publisher.ingest.ssrf import GuardedResolver, check_url
 
 USER_AGENT = "publisher/0.1 (+self-hosted newsletter)"
@@ -112,7 +112,7 @@ class Fetcher:
                     if response.status not in REDIRECT_STATUSES:
                         return await self._result(response, current, permanent, headers)
                     target = _redirect_target(response, current)
-            except (PublisherError, TimeoutError):
+            except TimeoutError:  # aiohttp's read timeout is also a ClientError: report it as a timeout
                 raise
             except aiohttp.ClientConnectorError as exc:
                 raise FetchError(f"could not connect to {current}: {exc.os_error or exc}") from exc

@@ -38,10 +38,7 @@ def check_url(url: str, *, allow_private_networks: bool = False, resolve_names: 
         raise FetchError(f"refusing to fetch {url}: the URL has no host")
     if allow_private_networks or (not resolve_names and not _is_ip_literal(parts.hostname)):
         return
-    for address in resolve(parts.hostname, port or (443 if parts.scheme.lower() == "https" else 80)):
-        reason = blocked_reason(address)
-        if reason:
-            raise BlockedAddressError(f"refusing to fetch {url}: {address} is {reason}")
+    refuse_blocked(url, resolve(parts.hostname, port or (443 if parts.scheme.lower() == "https" else 80)))
 
 
 def _is_ip_literal(host: str) -> bool:
@@ -72,7 +69,7 @@ class GuardedBackend(httpcore.SyncBackend):
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         addresses = resolve(host, port)
         if not self.allow_private_networks:
-            refuse_blocked(host, addresses)
+            refuse_blocked(f"from {host}", addresses)
         last_error: Exception | None = None
         for address in addresses:  # TLS still verifies the certificate against `host` (the SNI name)
             try:
@@ -82,12 +79,13 @@ class GuardedBackend(httpcore.SyncBackend):
         raise last_error or httpcore.ConnectError(f"no address for {host}")
 
 
-def refuse_blocked(host: str, addresses: list[str]) -> None:
+def refuse_blocked(what: str, addresses: list[str]) -> None:
+    """Raise BlockedAddressError if any of the addresses `what` (a URL, or "from host") resolved to is
+    non-public. Not an HTTP library error, so either library passes it up to the caller unchanged."""
     for address in addresses:
         reason = blocked_reason(address)
         if reason:
-            # Not an HTTP library error, so the library passes it up to the caller unchanged.
-            raise BlockedAddressError(f"refusing to fetch from {host}: {address} is {reason}")
+            raise BlockedAddressError(f"refusing to fetch {what}: {address} is {reason}")
 
 
 class GuardedResolver(AbstractResolver):
@@ -100,7 +98,7 @@ class GuardedResolver(AbstractResolver):
     async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
         addresses = await asyncio.get_running_loop().run_in_executor(None, resolve, host, port)
         if not self.allow_private_networks:
-            refuse_blocked(host, addresses)
+            refuse_blocked(f"from {host}", addresses)
         return [{"hostname": host, "host": address, "port": port, "proto": 0,
                  "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
                  "flags": socket.AI_NUMERICHOST | socket.AI_NUMERICSERV} for address in addresses]
