@@ -7,6 +7,7 @@ import threading
 from html import escape
 import time
 from datetime import timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -90,7 +91,8 @@ def rss(*items: tuple[str, str, str], next_url: str | None = None) -> bytes:
             f"<title>Blog</title><link>https://blog.example/</link>{paging}{body}</channel></rss>").encode()
 
 
-RECENT = "Mon, 23 Nov 2026 10:00:00 GMT"
+# Built from the clock, never a fixed day: a fixed "recent" date turns old a week later (the backdating grace).
+RECENT = format_datetime(utcnow() - timedelta(days=1), usegmt=True)
 
 
 def add(session, settings, url: str) -> Feed:

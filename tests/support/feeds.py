@@ -22,7 +22,7 @@ class BlogPost:
 
     @property
     def link(self) -> str:
-        return f"https://example-blog.blogspot.com/2026/11/post-{self.number}.html"
+        return f"https://example-blog.blogspot.com/{self.published:%Y/%m}/post-{self.number}.html"
 
 
 @dataclass
@@ -31,17 +31,19 @@ class Blog:
 
     title: str = "Example Blog"
     posts: list[BlogPost] = field(default_factory=list)
+    # Posts are dated from the day the test runs, never a fixed day that ages into "old news".
+    start: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0) - timedelta(days=2))
 
     def add_post(self, title: str, body: str | None = None) -> BlogPost:
         number = len(self.posts) + 1
-        published = datetime(2026, 11, 1, 9, 0, tzinfo=UTC) + timedelta(hours=number)
+        published = self.start + timedelta(hours=number)
         post = BlogPost(number, title, body or f"<p>Body of {title}.</p>", published)
         self.posts.append(post)
         return post
 
     def atom(self) -> bytes:
         entries = "".join(self._entry(p) for p in sorted(self.posts, key=lambda p: -p.number))
-        updated = max((p.published for p in self.posts), default=datetime(2026, 11, 1, tzinfo=UTC))
+        updated = max((p.published for p in self.posts), default=self.start)
         return f"""<?xml version='1.0' encoding='UTF-8'?>
 <feed xmlns='http://www.w3.org/2005/Atom' xmlns:openSearch='http://a9.com/-/spec/opensearchrss/1.0/'
       xmlns:blogger='http://schemas.google.com/blogger/2008' xmlns:thr='http://purl.org/syndication/thread/1.0'>
