@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,10 +102,26 @@ class Settings(BaseSettings):
             return self.secret_key
         key_file = self.data_dir / "secret_key"
         if not key_file.exists():
-            key_file.parent.mkdir(parents=True, exist_ok=True)
-            key_file.write_text(secrets.token_urlsafe(48))
-            key_file.chmod(0o600)
+            _create_private_file(key_file, secrets.token_urlsafe(48).encode())
         return key_file.read_text().strip()
+
+
+def _create_private_file(path: Path, content: bytes) -> None:
+    """Write a file that only its owner can read, created so (a chmod after the write would leave a moment in
+    which others can read it), and whole or not at all: two processes starting at once agree on one key."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(partial, path)  # fails if another process got there first: theirs is the key
+    except FileExistsError:
+        pass
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -133,24 +150,29 @@ def parse_smtp_urls(value: str) -> list[SMTPServer]:
 
 def parse_smtp_url(url: str) -> SMTPServer:
     """smtp://[user:pass@]host:port[?tls=starttls|none][&weight=N][&per_second=N][&per_hour=N]
-    or smtps://... (implicit TLS)."""
+    or smtps://... (implicit TLS). Errors show the URL with its password masked: they reach logs and terminals."""
+    shown = mask_password(url)
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ConfigError(f"PUBLISHER_SMTP_URL must look like smtp://[user:pass@]host:port, got {url!r}")
+        raise ConfigError(f"PUBLISHER_SMTP_URL must look like smtp://[user:pass@]host:port, got {shown!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"PUBLISHER_SMTP_URL: the port must be a number from 1 to 65535 in {shown!r}") from None
     options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     security = "ssl" if parts.scheme == "smtps" else options.get("tls", "none").lower()
     if security not in ("none", "starttls", "ssl"):
-        raise ConfigError(f"PUBLISHER_SMTP_URL: tls must be none, starttls or ssl, got {security!r}")
+        raise ConfigError(f"PUBLISHER_SMTP_URL: tls must be none, starttls or ssl, got {security!r} in {shown!r}")
     default_port = 465 if security == "ssl" else (587 if security == "starttls" else 25)
     try:
         weight = int(options.get("weight", 1))
         per_second = float(options["per_second"]) if "per_second" in options else None
         per_hour = int(options["per_hour"]) if "per_hour" in options else None
     except ValueError:
-        raise ConfigError(f"PUBLISHER_SMTP_URL: weight, per_second and per_hour must be numbers in {url!r}") from None
+        raise ConfigError(f"PUBLISHER_SMTP_URL: weight, per_second and per_hour must be numbers in {shown!r}") from None
     return SMTPServer(
         host=parts.hostname,
-        port=parts.port or default_port,
+        port=port or default_port,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         security=security,
@@ -158,6 +180,16 @@ def parse_smtp_url(url: str) -> SMTPServer:
         per_second=per_second,
         per_hour=per_hour,
     )
+
+
+def mask_password(url: str) -> str:
+    """The URL with the password of its userinfo (user:password@) replaced by ***. The last "@" ends the
+    userinfo: an unencoded "/", "?", "#" or "@" inside a password must not let part of it through."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 
 @functools.cache

@@ -33,10 +33,10 @@ def main() -> None:
     except PublisherError as exc:
         fail(str(exc))
     except (OperationalError, ProgrammingError) as exc:
-        text = str(exc.orig) if exc.orig else str(exc)
-        if "no such table" in text or "does not exist" in text:
-            fail("the database is not initialised: run `publisher init` first")
-        fail(f"database error: {text.splitlines()[0]}")
+        from publisher.config import get_settings
+        from publisher.db import describe_database_error
+
+        fail(describe_database_error(exc, get_settings().database_url))
     except KeyboardInterrupt:
         fail("interrupted", code=130)
     except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback for a user

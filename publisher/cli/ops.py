@@ -9,7 +9,7 @@ from rich.table import Table
 
 from publisher.cli.output import console, errors, print_json
 from publisher.config import get_settings
-from publisher.db import session_scope
+from publisher.db import mask_url, session_scope
 from publisher.services import feeds as feed_service
 from publisher.services.database import upgrade_database
 
@@ -24,9 +24,14 @@ def register(app: typer.Typer) -> None:
 
 
 def init() -> None:
-    """Create or upgrade the database."""
+    """Create or upgrade the database (and the secret key, unless PUBLISHER_SECRET_KEY is set)."""
+    settings = get_settings()
     revision = upgrade_database()
-    console.print(f"Database ready at schema {revision}: {_safe_url(get_settings().database_url)}")
+    console.print(f"Database ready at schema {revision}: {mask_url(settings.database_url)}", highlight=False)
+    if not settings.secret_key:
+        settings.resolved_secret_key()  # made now, readable by its owner only, not by whichever command is first
+        console.print(f"Secret key (signs the links in mails): {(settings.data_dir / 'secret_key').resolve()}",
+                      highlight=False)
 
 
 def poll(feed: Annotated[str | None, typer.Option("--feed", help="Poll only this feed URL.")] = None) -> None:
@@ -123,9 +128,3 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         table.add_row(str(s["digest_id"]), s["list"], status, str(s["recipients"]), str(s["sent"]),
                       str(s["failed"]), str(s["pending"]), str(s["retrying"]), f"{s['rate_per_second']}/s", eta)
     console.print(table if report["sends"] else "sends in progress: none")
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

@@ -7,7 +7,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from publisher.db import get_engine
+from publisher.config import get_settings
+from publisher.db import create_sqlite_file, get_engine, sqlite_path
 
 
 def _alembic_config() -> Config:
@@ -17,7 +18,11 @@ def _alembic_config() -> Config:
 
 
 def upgrade_database() -> str:
-    """Bring the schema to the newest revision; returns that revision."""
+    """Create the database (a SQLite file, owner-only) if it is not there yet, and bring its schema to the
+    newest revision; returns that revision. This is the one place a database is created."""
+    path = sqlite_path(get_settings().database_url) if get_settings().is_sqlite else None
+    if path is not None:
+        create_sqlite_file(path)
     config = _alembic_config()
     with get_engine().begin() as connection:
         config.attributes["connection"] = connection
