@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     dkim_selector: str | None = None
     dkim_domain: str | None = None
     dkim_key_file: Path | None = None
+    # An Ed25519 signature beside the RSA one (RFC 8463), same domain, its own selector and key.
+    dkim_ed25519_selector: str | None = None
+    dkim_ed25519_key_file: Path | None = None
 
     # Sign-up abuse limits (counted in the database, so they hold across processes and machines).
     signup_limit_per_ip_hour: int = 5
