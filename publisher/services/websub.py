@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from publisher.config import Settings
 from publisher.errors import NotFoundError, PublisherError
-from publisher.ingest.ssrf import check_url, make_client
+from publisher.ingest.ssrf import Policy, check_url, make_client
 from publisher.models import Feed, HubSubscription
 from publisher.models.base import utcnow
 from publisher.services import feeds as feed_service
@@ -116,12 +116,12 @@ def subscribe(session: Session, settings: Settings, feed_id: int) -> HubSubscrip
 
 def _post_to_hub(settings: Settings, hub_url: str, form: dict[str, str]) -> str | None:
     """POST the subscription request through the same SSRF guard as feed fetches; the error, if any."""
+    policy = Policy.of(settings)
     try:
-        check_url(hub_url, allow_private_networks=settings.allow_private_networks)
-        with make_client(allow_private_networks=settings.allow_private_networks,
-                         timeout=settings.fetch_timeout, max_connections=1) as client:
+        check_url(hub_url, policy=policy)
+        with make_client(policy=policy, timeout=settings.fetch_timeout, max_connections=1) as client:
             response = client.post(hub_url, data=form)
-    except (PublisherError, httpx.HTTPError) as exc:
+    except (PublisherError, httpx.HTTPError, httpx.InvalidURL) as exc:
         return f"could not reach the hub {hub_url}: {exc}"
     if response.status_code not in (202, 204) and not 200 <= response.status_code < 300:
         return f"the hub {hub_url} refused the subscription: {response.status_code} {response.text[:200]}"
