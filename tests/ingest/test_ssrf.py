@@ -17,7 +17,7 @@ from publisher.config import Settings
 from publisher.errors import BlockedAddressError, FetchError
 from publisher.ingest.fetch import fetch_feed
 from publisher.ingest.ssrf import Policy, blocked_reason, check_url, make_client
-from tests.support.servers import Recorder
+from tests.support.servers import Internal, Recorder
 
 # Spellings of 127.0.0.1 (or of "localhost") that some URL parser turns into loopback.
 LOOPBACK_SPELLINGS = [
@@ -55,42 +55,15 @@ def _rotated(values: list, over: list) -> list[tuple]:
     return [(item, values[i % len(values)]) for i, item in enumerate(over)]
 
 
-def _bound_pair() -> tuple[Recorder, Recorder]:
-    """Servers on 127.0.0.1 and ::1 sharing one port, so every spelling names a port that answers."""
-    for _ in range(20):
-        v4 = Recorder("127.0.0.1")
-        try:
-            return v4, Recorder("::1", v4.port)
-        except OSError:  # that port is taken on ::1: try another
-            v4.httpd.server_close()
-    raise RuntimeError("no port free on both 127.0.0.1 and ::1")
-
-
-class Internal:
-    def __init__(self):
-        self.v4, self.v6 = _bound_pair()
-        self.port = self.v4.port
-
-    @property
-    def hits(self) -> list:
-        return self.v4.hits + self.v6.hits
-
-    def url(self, host: str, scheme: str = "http", path: str = "/feed") -> str:
-        userinfo, _, bare = host.rpartition("@")
-        return f"{scheme}://{userinfo + '@' if userinfo else ''}{bare}:{self.port}{path}"
-
-
 @pytest.fixture(scope="module")
 def internal():
-    servers = Internal()
-    with servers.v4, servers.v6:
+    with Internal() as servers:
         yield servers
 
 
 @pytest.fixture(autouse=True)
 def _forget_hits(internal):
-    internal.v4.hits.clear()
-    internal.v6.hits.clear()
+    internal.forget()
 
 
 @pytest.fixture
@@ -121,7 +94,7 @@ def test_feed_fetcher_refuses_every_spelling_of_an_internal_address(internal, ho
 
 
 @pytest.mark.parametrize("host", PUNYCODE_NAMES)
-def test_digits_idna_keeps_as_letters_name_no_address(internal, host):
+def test_digits_idna_does_not_map_make_a_name_that_reaches_nothing(internal, host):
     with pytest.raises(FetchError):
         fetch_feed(internal.url(host), timeout=5)
     assert internal.hits == []

@@ -66,3 +66,43 @@ class Recorder:
     def __exit__(self, *exc_info) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def _bound_pair() -> tuple[Recorder, Recorder]:
+    """Servers on 127.0.0.1 and ::1 sharing one port, so every spelling names a port that answers."""
+    for _ in range(20):
+        v4 = Recorder("127.0.0.1")
+        try:
+            return v4, Recorder("::1", v4.port)
+        except OSError:  # that port is taken on ::1: try another
+            v4.httpd.server_close()
+    raise RuntimeError("no port free on both 127.0.0.1 and ::1")
+
+
+class Internal:
+    """The internal servers: 127.0.0.1 and ::1 on one port. `url(host)` spells a URL to them with any host."""
+
+    def __init__(self):
+        self.v4, self.v6 = _bound_pair()
+        self.port = self.v4.port
+
+    @property
+    def hits(self) -> list:
+        return self.v4.hits + self.v6.hits
+
+    def forget(self) -> None:
+        self.v4.hits.clear()
+        self.v6.hits.clear()
+
+    def __enter__(self) -> Internal:
+        self.v4.__enter__()
+        self.v6.__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.v4.__exit__()
+        self.v6.__exit__()
+
+    def url(self, host: str, scheme: str = "http", path: str = "/feed") -> str:
+        userinfo, _, bare = host.rpartition("@")
+        return f"{scheme}://{userinfo + '@' if userinfo else ''}{bare}:{self.port}{path}"
