@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from publisher.config import Settings
-from publisher.errors import BlockedAddressError, FetchError
+from publisher.errors import BlockedAddressError, ConfigError, FetchError
 from publisher.ingest.fetch import fetch_feed
 from publisher.ingest.ssrf import Policy, blocked_reason, check_url, make_client
 from tests.support.servers import Internal, Recorder
@@ -257,3 +257,28 @@ def test_generated_spellings_of_loopback_never_reach_it(internal, guarded, host,
     with pytest.raises((FetchError, httpx.HTTPError, httpx.InvalidURL)):
         guarded.get(url)
     assert internal.hits == []
+
+
+# --- the policy: PUBLISHER_ALLOW_PRIVATE_NETWORKS and PUBLISHER_ALLOWED_PRIVATE_ADDRESSES -----------------
+
+def test_listed_private_addresses_pass_and_their_neighbours_do_not():
+    policy = Policy.of(Settings(allowed_private_addresses="10.0.0.0/8, 192.168.1.10 fd00::/8"))
+    for address in ("10.1.2.3", "::ffff:10.1.2.3", "192.168.1.10", "fd00::1", "93.184.216.34"):
+        assert policy.refusal(address) is None, address
+    for address in ("192.168.1.11", "127.0.0.1", "::1", "172.16.0.1", "fe80::1"):
+        assert policy.refusal(address), address
+    assert all(Policy(allow_private_networks=True).refusal(a) is None for a in ("127.0.0.1", "::1", "10.0.0.1"))
+
+
+@pytest.mark.parametrize("value", ["10.0.0.0/33", "localhost", "10.0.0", "192.168.1.10;rm"])
+def test_a_malformed_allowed_address_is_a_clear_config_error(value):
+    with pytest.raises(ConfigError, match="PUBLISHER_ALLOWED_PRIVATE_ADDRESSES: .* is not an IP address"):
+        Policy.of(Settings(allowed_private_addresses=value))
+
+
+def test_a_non_plain_host_is_refused_even_when_private_networks_are_allowed(internal):
+    """Allowing private networks allows addresses, not spellings: 0x7f.1 still has to be written 127.0.0.1."""
+    with pytest.raises(BlockedAddressError, match="not a plain IP address .it reads as 127.0.0.1."):
+        fetch_feed(internal.url("0x7f.1"), allow_private_networks=True)
+    assert fetch_feed(internal.url("127。0。0。1"), allow_private_networks=True).url == internal.url("127.0.0.1")
+    assert len(internal.hits) == 1
