@@ -22,8 +22,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from dataclasses import dataclass, field
-from urllib.parse import unquote
+from dataclasses import dataclass
 
 import httpcore
 import httpx
@@ -45,7 +44,7 @@ class Policy:
     """Public addresses are always allowed; non-public ones when private networks are, or when listed."""
 
     allow_private_networks: bool = False
-    allowed_networks: tuple[Network, ...] = field(default=())
+    allowed_networks: tuple[Network, ...] = ()
 
     @classmethod
     def of(cls, settings) -> Policy:
@@ -133,7 +132,7 @@ def _parse(url, client: str):
 def resolve(host: str, port: int) -> list[str]:
     """Every address the host resolves to: one bad A/AAAA record is enough to refuse."""
     try:
-        infos = socket.getaddrinfo(unquote(host), port, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise FetchError(f"could not resolve {host}: {exc}") from exc
     # Strip an IPv6 zone ("fe80::1%eth0") so ipaddress can read it.
