@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # Bearer token for the editor API (/api/sends ...); unset, the API answers 403.
     api_token: str | None = None
     allow_private_networks: bool = False
+    # Addresses or CIDR networks reachable even when private networks are refused (a blog on the LAN):
+    # comma-separated, e.g. "192.168.1.10, 10.1.0.0/16". Read by publisher.ingest.ssrf.Policy.of.
+    allowed_private_addresses: str = ""
     # Where embedded mode keeps its queue and the generated secret key.
     data_dir: Path = Path("./.publisher")
     templates_dir: Path | None = None

@@ -17,6 +17,14 @@ class AlreadyExistsError(PublisherError):
     """A thing with that name or URL is already there."""
 
 
+class FeedMovedError(AlreadyExistsError):
+    """A feed URL redirects permanently to a feed that is already added (`url` is that feed's)."""
+
+    def __init__(self, message: str, *, url: str):
+        super().__init__(message)
+        self.url = url
+
+
 class InvalidInputError(PublisherError):
     """User input (an address, a time, a CSV row) is malformed."""
 

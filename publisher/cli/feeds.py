@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
@@ -24,9 +25,17 @@ def add(
     """Add a feed and fetch it once: its existing posts are the baseline, not news."""
     with session_scope() as session:
         result = feed_service.add_feed(session, get_settings(), url=url, name=name, backfill=backfill)
-        feed = feed_service.get_feed(session, result.feed_url)
-        console.print(f"Added feed [bold]{feed.display_name}[/] ({feed.url}): {len(result.new)} existing posts "
-                      f"taken as the baseline" + (f", {backfill} of them backfilled as news" if backfill else ""))
+        feed = session.get(Feed, result.feed_id)
+        print_moved(url, feed.url)
+        console.print(f"Added feed [bold]{escape(feed.display_name)}[/] ({escape(feed.url)}): {len(result.new)} "
+                      f"existing posts taken as the baseline"
+                      + (f", {backfill} of them backfilled as news" if backfill else ""))
+
+
+def print_moved(asked: str, stored: str, done: str = "stored") -> None:
+    """Say so when the URL asked for redirected permanently and the feed is known by its final URL."""
+    if stored != asked:
+        console.print(f"{asked} moved permanently: {done} its new URL {stored}", markup=False, highlight=False)
 
 
 @app.command("list")

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from publisher.cli.feeds import print_moved
 from publisher.cli.output import console, print_json
 from publisher.config import get_settings
 from publisher.db import session_scope
@@ -42,11 +43,15 @@ def create(
     with session_scope() as session:
         list_service.validate_new_list(session, name=name, feed_urls=feed, cadence=cadence.value, send_at=at,
                                        timezone=tz)
+        feed_urls = []
         for url in feed:  # a feed not added yet is added now, its current posts taken as the baseline
-            if not feed_service.find_feed(session, url):
-                result = feed_service.add_feed(session, get_settings(), url=url)
-                console.print(f"Added feed {url}: {len(result.new)} existing posts taken as the baseline")
-        mailing_list = list_service.create_list(session, name=name, feed_urls=feed, cadence=cadence.value,
+            known, added = feed_service.find_or_add_feed(session, get_settings(), url)
+            print_moved(url, known.url, "using")  # lists name a feed by its final URL
+            if added is not None:
+                console.print(f"Added feed {known.url}: {len(added.new)} existing posts taken as the baseline",
+                              markup=False, highlight=False)
+            feed_urls.append(known.url)
+        mailing_list = list_service.create_list(session, name=name, feed_urls=feed_urls, cadence=cadence.value,
                                                 send_at=at, timezone=tz, sender=sender,
                                                 weekday=DAYS.index(day.lower()))
         mailing_list.content_mode, mailing_list.template = content, template

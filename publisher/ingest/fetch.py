@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 import aiohttp
 
 from publisher.errors import FeedTooLargeError, FetchError, HTTPStatusError
-from publisher.ingest.ssrf import GuardedResolver, check_url
+from publisher.ingest.ssrf import GuardedResolver, Policy, aiohttp_url
 
 USER_AGENT = "publisher/0.1 (+self-hosted newsletter)"
 ACCEPT = (
@@ -52,13 +52,15 @@ def fetch_feed(
     *,
     etag: str | None = None,
     last_modified: str | None = None,
+    policy: Policy | None = None,
     allow_private_networks: bool = False,
     timeout: float = 20.0,
     max_bytes: int = 10 * 1024 * 1024,
 ) -> FetchResult:
-    """GET `url` once, synchronously (its own event loop and connection)."""
+    """GET `url` once, synchronously (its own event loop and connection). `policy` (or, short of one,
+    `allow_private_networks`) says which addresses may be reached."""
     async def once() -> FetchResult:
-        async with Fetcher(allow_private_networks=allow_private_networks, timeout=timeout,
+        async with Fetcher(policy=policy, allow_private_networks=allow_private_networks, timeout=timeout,
                            max_bytes=max_bytes, max_connections=1) as fetcher:
             return await fetcher.fetch(url, etag=etag, last_modified=last_modified)
     return asyncio.run(once())
@@ -68,15 +70,16 @@ class Fetcher:
     """Many fetches over one aiohttp session: pooled keep-alive connections, every one made through the SSRF
     guard (GuardedResolver), at most `max_connections` at a time. Use as `async with`."""
 
-    def __init__(self, *, allow_private_networks: bool = False, timeout: float = 20.0,
-                 max_bytes: int = 10 * 1024 * 1024, max_connections: int = 16):
-        self.allow_private_networks, self.timeout, self.max_bytes = allow_private_networks, timeout, max_bytes
+    def __init__(self, *, policy: Policy | None = None, allow_private_networks: bool = False,
+                 timeout: float = 20.0, max_bytes: int = 10 * 1024 * 1024, max_connections: int = 16):
+        self.policy = policy if policy is not None else Policy(allow_private_networks=allow_private_networks)
+        self.timeout, self.max_bytes = timeout, max_bytes
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Fetcher:
         connector = aiohttp.TCPConnector(
-            resolver=GuardedResolver(allow_private_networks=self.allow_private_networks),
+            resolver=GuardedResolver(self.policy),
             limit=self._max_connections, limit_per_host=self._max_connections)
         self._session = aiohttp.ClientSession(
             connector=connector, auto_decompress=False,  # we inflate, under the size cap
@@ -104,24 +107,26 @@ class Fetcher:
             raise FetchError(f"timed out after {self.timeout:g}s fetching {url}") from exc
 
     async def _follow(self, url: str, headers: dict[str, str]) -> FetchResult:
-        current, permanent, still_permanent = url, None, True
-        for _hop in range(MAX_REDIRECTS + 1):
-            check_url(current, allow_private_networks=self.allow_private_networks, resolve_names=False)
+        current, permanent, moved = url, None, True  # moved: every hop so far was permanent
+        for hop in range(MAX_REDIRECTS + 1):
+            # Every hop is checked on the very URL object aiohttp is given: the host it connects to.
+            target = aiohttp_url(current, policy=self.policy)
+            current = str(target)  # as the client sends it: a 301 stores this form, never "127。0。0。1"
+            if hop and moved:  # a feed has "moved" only if every hop from the stored URL was permanent
+                permanent = current
             try:
-                async with self._session.get(current, headers=headers, allow_redirects=False) as response:
+                async with self._session.get(target, headers=headers, allow_redirects=False) as response:
                     if response.status not in REDIRECT_STATUSES:
                         return await self._result(response, current, permanent, headers)
-                    target = _redirect_target(response, current)
+                    location = _redirect_target(response, current)
             except TimeoutError:  # aiohttp's read timeout is also a ClientError: report it as a timeout
                 raise
             except aiohttp.ClientConnectorError as exc:
                 raise FetchError(f"could not connect to {current}: {exc.os_error or exc}") from exc
             except (aiohttp.ClientError, ValueError) as exc:
                 raise FetchError(f"network error fetching {current}: {exc or type(exc).__name__}") from exc
-            # A feed has "moved" only if every hop from the stored URL so far was permanent.
-            still_permanent = still_permanent and response.status in PERMANENT_REDIRECT_STATUSES
-            permanent = target if still_permanent else permanent
-            current = target
+            moved = moved and response.status in PERMANENT_REDIRECT_STATUSES
+            current = location
         raise FetchError(f"too many redirects (more than {MAX_REDIRECTS}) fetching {url}")
 
     async def _result(self, response: aiohttp.ClientResponse, url: str, permanent: str | None,

@@ -22,6 +22,7 @@ from publisher.ingest.fetch import Fetcher, FetchResult
 from publisher.ingest.clean import CleanPost, parse_and_clean
 from publisher.ingest.guard import run_bounded
 from publisher.ingest.parse import ParsedFeed
+from publisher.ingest.ssrf import Policy
 
 # Threads that hand parses to the parser processes and wait for them (on a pipe: no CPU here).
 PARSE_THREADS = 4
@@ -67,7 +68,7 @@ class Gatherer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="feed-gatherer", daemon=True)
         self._parsers = ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="feed-parser")
-        self._fetcher = Fetcher(allow_private_networks=settings.allow_private_networks,
+        self._fetcher = Fetcher(policy=Policy.of(settings),
                                 timeout=settings.fetch_timeout, max_bytes=settings.max_feed_bytes,
                                 max_connections=self._concurrency)
         self._slots: asyncio.Semaphore | None = None

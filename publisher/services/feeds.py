@@ -6,12 +6,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from publisher.config import Settings
 from publisher.errors import (
     AlreadyExistsError,
+    FeedMovedError,
     FetchError,
     InvalidInputError,
     NotFoundError,
@@ -22,6 +23,7 @@ from publisher.ingest.fetch import FetchResult, fetch_feed
 from publisher.ingest.clean import CleanPost, sha256
 from publisher.ingest.gather import Gatherer, Outcome, Request, read_clean
 from publisher.ingest.parse import ParsedFeed
+from publisher.ingest.ssrf import AIOHTTP, Policy, check_url
 from publisher.models import Feed, Post
 from publisher.models.base import utcnow
 from publisher.store import chunked
@@ -53,12 +55,15 @@ class StoredPost:
 
 @dataclass
 class RefreshResult:
-    feed_url: str
+    feed_url: str  # the feed's URL when the refresh started
     new: list[StoredPost] = field(default_factory=list)
     updated: list[StoredPost] = field(default_factory=list)
     not_modified: bool = False
     baseline: bool = False
     error: str | None = None
+    feed_id: int | None = None
+    # Where a permanent redirect points: stored as the feed's URL, unless another feed already has it.
+    moved_to: str | None = None
 
 
 def check_feed(url_or_file: str, settings: Settings) -> tuple[ParsedFeed, list[CleanPost]]:
@@ -75,9 +80,11 @@ def check_feed(url_or_file: str, settings: Settings) -> tuple[ParsedFeed, list[C
 def add_feed(session: Session, settings: Settings, *, url: str, name: str | None = None,
              backfill: int = 0) -> RefreshResult:
     """Register a feed and take its baseline at once, so a wrong URL is reported now, not at 3 a.m.
-    The newest `backfill` posts of the baseline count as news."""
+    The newest `backfill` posts of the baseline count as news. A URL that redirects permanently is stored
+    as its final URL (`moved_to`); the feed is `result.feed_id`. A feed that fails is not kept."""
     if not url.startswith(("http://", "https://")):
         raise InvalidInputError(f"feed URL must start with http:// or https://, got {url!r}")
+    check_url(url, policy=Policy.of(settings), client=AIOHTTP, resolve_names=False)  # refused: never stored
     if session.scalar(select(Feed).where(Feed.url == url)):
         raise AlreadyExistsError(f"feed {url} is already added")
     feed = Feed(url=url, name=name)
@@ -85,12 +92,37 @@ def add_feed(session: Session, settings: Settings, *, url: str, name: str | None
     session.flush()
     result = refresh_feed(session, settings, feed)
     if result.error:
+        _forget(session, feed)
         raise FetchError(result.error)
+    if result.moved_to and feed.url != result.moved_to:  # moved onto a feed we already have
+        _forget(session, feed)
+        raise FeedMovedError(f"{url} moved permanently to {result.moved_to}, which is already added: "
+                             "use that URL", url=result.moved_to)
     backfilled = sorted(result.new, key=_newest_first)[:backfill]
     for stored in backfilled:
         session.get(Post, stored.id).is_baseline = False
     result.new = [replace(p, is_baseline=False) if p in backfilled else p for p in result.new]
     return result
+
+
+def find_or_add_feed(session: Session, settings: Settings, url: str) -> tuple[Feed, RefreshResult | None]:
+    """The feed at `url`, added now (with its baseline: the result) if we have none. A URL that moved
+    permanently is found at its final URL, whether added now or before."""
+    feed = find_feed(session, url)
+    if feed is not None:
+        return feed, None
+    try:
+        result = add_feed(session, settings, url=url)
+    except FeedMovedError as moved:
+        return get_feed(session, moved.url), None
+    return session.get(Feed, result.feed_id), result
+
+
+def _forget(session: Session, feed: Feed) -> None:
+    """Undo a feed added a moment ago (its baseline posts too), so a caller that commits keeps nothing."""
+    session.execute(delete(Post).where(Post.feed_id == feed.id))
+    session.delete(feed)
+    session.flush()
 
 
 def find_feed(session: Session, url: str) -> Feed | None:
@@ -134,7 +166,7 @@ def ingest_pushed(session: Session, settings: Settings, feed: Feed, data: bytes,
     try:
         _parsed, posts = read_clean(settings, feed.url, data, content_type)
     except PublisherError as exc:
-        result.error = f"{feed.url}: pushed content: {exc}"
+        result.error = with_url(feed.url, f"pushed content: {exc}")
         return result
     _store_posts(session, feed, posts, result, utcnow())
     session.flush()
@@ -160,18 +192,18 @@ def _reported(result: RefreshResult) -> RefreshResult:
 
 def _apply(session: Session, settings: Settings, feed: Feed, outcome: Outcome, gatherer: Gatherer,
            known: KnownPosts | None) -> RefreshResult:
-    result = RefreshResult(feed_url=feed.url)
+    result = RefreshResult(feed_url=feed.url, feed_id=feed.id)
     now = utcnow()
     feed.last_attempt_at = now
     if outcome.error is not None:
         _record_failure(feed, outcome.error, settings, now)
-        result.error = f"{feed.url}: {outcome.error}"
+        result.error = with_url(feed.url, outcome.error)
         return result
     fetched = outcome.fetched
     if outcome.parsed is None:
         result.not_modified = True
     else:
-        _remember_feed(session, feed, fetched, outcome.parsed)
+        result.moved_to = _remember_feed(session, feed, fetched, outcome.parsed)
         result.baseline = feed.baseline_at is None
         known = _store_posts(session, feed, outcome.posts, result, now, known)
         if not result.baseline:
@@ -207,19 +239,30 @@ def _catch_up(session: Session, feed: Feed, parsed: ParsedFeed, result: RefreshR
 
 
 def _fetch(url: str, settings: Settings) -> FetchResult:
-    return fetch_feed(url, allow_private_networks=settings.allow_private_networks, timeout=settings.fetch_timeout,
+    return fetch_feed(url, policy=Policy.of(settings), timeout=settings.fetch_timeout,
                       max_bytes=settings.max_feed_bytes)
 
 
-def _remember_feed(session: Session, feed: Feed, fetched: FetchResult, parsed: ParsedFeed) -> None:
+def with_url(url: str, error: Exception | str) -> str:
+    """The error, led by the feed's URL unless the message already names it (no "URL: ... fetching URL")."""
+    message = str(error)
+    return message if url in message else f"{url}: {message}"
+
+
+def _remember_feed(session: Session, feed: Feed, fetched: FetchResult, parsed: ParsedFeed) -> str | None:
+    """Keep what the fetch taught us; the URL a permanent redirect moved the feed to, if any (every hop of
+    it passed the SSRF guard: a refused one fails the fetch, so it is never stored)."""
     feed.etag, feed.last_modified = fetched.etag, fetched.last_modified
     feed.title, feed.site_url = parsed.title or feed.title, parsed.link
     # The HTTP Link header is authoritative for WebSub discovery; the document's <link rel="hub"> next.
     feed.hub_url = fetched.hub_url or parsed.hub_url
     moved = fetched.permanent_redirect_url
-    taken = moved and session.scalar(select(Feed.id).where(Feed.url == moved, Feed.id != feed.id))
-    if moved and moved != feed.url and taken is None:  # never collide with a feed already at that URL
+    if not moved or moved == feed.url:
+        return None
+    taken = session.scalar(select(Feed.id).where(Feed.url == moved, Feed.id != feed.id))
+    if taken is None:  # never collide with a feed already at that URL
         feed.url = moved
+    return moved
 
 
 @dataclass

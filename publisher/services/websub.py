@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from publisher.config import Settings
-from publisher.errors import NotFoundError, PublisherError
-from publisher.ingest.ssrf import check_url, make_client
+from publisher.errors import InvalidInputError, NotFoundError, PublisherError
+from publisher.ingest.ssrf import Policy, check_url, make_client
 from publisher.models import Feed, HubSubscription
 from publisher.models.base import utcnow
 from publisher.services import feeds as feed_service
@@ -29,6 +30,11 @@ SIGNATURE_METHODS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha384": h
 # Renew when less than this fraction of the lease is left (or less than a day).
 RENEW_FRACTION = 0.2
 MAX_PER_TICK = 20
+# A hub's lease is taken up to a year (we renew before it ends anyway); longer ones are clamped to it.
+MAX_LEASE_SECONDS = 366 * 24 * 3600
+# ASCII digits only: int() would also take "+1", " 1", "1_000", "٣٦٠٠"; and a bounded count of them.
+_LEASE = re.compile(r"[0-9]{1,100}\Z", re.ASCII)
+NOT_OURS = "not a subscription we asked for"
 
 
 @dataclass(frozen=True)
@@ -41,8 +47,38 @@ class Verification:
     lease_seconds: str | None = None
 
 
-def callback_url(settings: Settings, feed_id: int) -> str:
-    return f"{settings.base_url.rstrip('/')}/websub/{feed_id}"
+def callback_url(settings: Settings, feed_id: int, secret: str) -> str:
+    """Where the hub calls us for this subscription: the feed, and a secret only the hub learns (a new one
+    with each subscription's new HMAC key), so nobody else can verify, deny or push in our name."""
+    return f"{settings.base_url.rstrip('/')}/websub/{feed_id}/{_callback_token(feed_id, secret)}"
+
+
+def _callback_token(feed_id: int, secret: str) -> str:
+    # Derived from the subscription's own secret: nothing more to store, and the HMAC key itself never
+    # appears in a URL (which ends up in access logs).
+    return hmac.new(secret.encode(), f"websub-callback:{feed_id}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def subscription_at(session: Session, feed_id: str | int, token: str) -> HubSubscription:
+    """The subscription a callback URL names; NotFoundError unless it carries that subscription's current
+    secret (an old subscription's, another feed's or none at all is not ours)."""
+    key = str(feed_id)
+    sub = None
+    if key.isascii() and key.isdigit() and len(key) <= 18:
+        sub = session.scalar(select(HubSubscription).where(HubSubscription.feed_id == int(key)))
+    if sub is None or not sub.secret or not hmac.compare_digest(
+            _callback_token(sub.feed_id, sub.secret).encode(), token.encode("utf-8", "replace")):
+        raise NotFoundError(NOT_OURS)
+    return sub
+
+
+def lease_seconds(value: str | None, requested: int) -> int:
+    """The hub's hub.lease_seconds: whole seconds, clamped to MAX_LEASE_SECONDS; absent, what we asked for."""
+    if value is None:
+        return requested
+    if not _LEASE.match(value) or int(value) == 0:
+        raise InvalidInputError("hub.lease_seconds must be a positive whole number of seconds")
+    return min(int(value), MAX_LEASE_SECONDS)
 
 
 def renew_subscriptions(session: Session, settings: Settings, now: datetime) -> list[int]:
@@ -72,7 +108,7 @@ def unsubscribe_retired(session: Session, settings: Settings) -> list[int]:
         session.commit()
         error = _post_to_hub(settings, sub.hub_url, {
             "hub.mode": "unsubscribe", "hub.topic": sub.topic_url,
-            "hub.callback": callback_url(settings, sub.feed_id)})
+            "hub.callback": callback_url(settings, sub.feed_id, sub.secret)})
         sub.last_error = error
         session.commit()
     return [sub.feed_id for sub in subs]
@@ -105,7 +141,8 @@ def subscribe(session: Session, settings: Settings, feed_id: int) -> HubSubscrip
     sub.secret, sub.requested_at, sub.last_error = secrets.token_hex(32), utcnow(), None
     session.commit()
     error = _post_to_hub(settings, sub.hub_url, {
-        "hub.mode": "subscribe", "hub.topic": sub.topic_url, "hub.callback": callback_url(settings, feed_id),
+        "hub.mode": "subscribe", "hub.topic": sub.topic_url,
+        "hub.callback": callback_url(settings, feed_id, sub.secret),
         "hub.secret": sub.secret, "hub.lease_seconds": str(settings.websub_lease_seconds),
     })
     if error:
@@ -116,39 +153,42 @@ def subscribe(session: Session, settings: Settings, feed_id: int) -> HubSubscrip
 
 def _post_to_hub(settings: Settings, hub_url: str, form: dict[str, str]) -> str | None:
     """POST the subscription request through the same SSRF guard as feed fetches; the error, if any."""
+    policy = Policy.of(settings)
     try:
-        check_url(hub_url, allow_private_networks=settings.allow_private_networks)
-        with make_client(allow_private_networks=settings.allow_private_networks,
-                         timeout=settings.fetch_timeout, max_connections=1) as client:
+        check_url(hub_url, policy=policy)
+        with make_client(policy=policy, timeout=settings.fetch_timeout, max_connections=1) as client:
             response = client.post(hub_url, data=form)
-    except (PublisherError, httpx.HTTPError) as exc:
+    except (PublisherError, httpx.HTTPError, httpx.InvalidURL) as exc:
         return f"could not reach the hub {hub_url}: {exc}"
     if response.status_code not in (202, 204) and not 200 <= response.status_code < 300:
         return f"the hub {hub_url} refused the subscription: {response.status_code} {response.text[:200]}"
     return None
 
 
-def verify_intent(session: Session, feed_id: int, check: Verification, now: datetime) -> str | None:
-    """The hub's verification of intent: the challenge to echo back, or None (answer 404) when we did not
-    ask for this (unknown feed, another topic, or a mode we did not request)."""
-    sub = session.scalar(select(HubSubscription).where(HubSubscription.feed_id == feed_id))
-    if sub is None or check.topic != sub.topic_url or not check.challenge:
-        return None
+def verify_intent(session: Session, settings: Settings, feed_id: str | int, token: str, check: Verification,
+                  now: datetime) -> str:
+    """The hub's verification of intent: the challenge to echo back. NotFoundError (answer 404) when we did
+    not ask for this: not this callback's secret, another topic, or a mode we did not request;
+    InvalidInputError (400) for a lease that is no number of seconds."""
+    sub = subscription_at(session, feed_id, token)
+    if check.topic != sub.topic_url or not check.challenge:
+        raise NotFoundError(NOT_OURS)
     if check.mode == "subscribe" and sub.state in {"requested", "active"}:
-        lease = int(check.lease_seconds) if (check.lease_seconds or "").isdigit() else None
+        lease = lease_seconds(check.lease_seconds, settings.websub_lease_seconds)
         sub.state, sub.verified_at, sub.lease_seconds = "active", now, lease
-        sub.expires_at = now + timedelta(seconds=lease) if lease else None
+        sub.expires_at = now + timedelta(seconds=lease)
         return check.challenge
     if check.mode == "unsubscribe" and sub.state == "unsubscribed":
         return check.challenge
-    return None
+    raise NotFoundError(NOT_OURS)
 
 
-def record_denial(session: Session, feed_id: int, topic: str, reason: str | None) -> None:
+def record_denial(session: Session, feed_id: str | int, token: str, topic: str, reason: str | None) -> None:
     """The hub said no (hub.mode=denied): keep polling, and say why."""
-    sub = session.scalar(select(HubSubscription).where(HubSubscription.feed_id == feed_id))
-    if sub is not None and sub.topic_url == topic:
-        sub.state, sub.last_error = "denied", f"the hub denied the subscription: {reason or 'no reason given'}"
+    sub = subscription_at(session, feed_id, token)
+    if sub.topic_url != topic:
+        raise NotFoundError(NOT_OURS)
+    sub.state, sub.last_error = "denied", f"the hub denied the subscription: {reason or 'no reason given'}"
 
 
 def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
@@ -161,13 +201,12 @@ def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected, given.strip().lower())
 
 
-def receive_push(session: Session, settings: Settings, feed_id: int, body: bytes, content_type: str | None,
-                 signature: str | None) -> feed_service.RefreshResult | None:
-    """A hub's content distribution. Per the spec, a message whose signature does not match is ignored
-    (the caller still answers 2xx, so a forger learns nothing); None then."""
-    sub = session.scalar(select(HubSubscription).where(HubSubscription.feed_id == feed_id))
-    feed = session.get(Feed, feed_id)
-    if sub is None or feed is None or sub.state != "active" or not signature_valid(sub.secret, body, signature):
+def receive_push(session: Session, settings: Settings, sub: HubSubscription, body: bytes,
+                 content_type: str | None, signature: str | None) -> feed_service.RefreshResult | None:
+    """A hub's content distribution to a callback that named `sub` (see subscription_at). Per the spec, a
+    message whose signature does not match is ignored (the caller still answers 2xx); None then."""
+    feed = session.get(Feed, sub.feed_id)
+    if feed is None or sub.state != "active" or not signature_valid(sub.secret, body, signature):
         return None
     sub.last_push_at = utcnow()
     return feed_service.ingest_pushed(session, settings, feed, body, content_type)
