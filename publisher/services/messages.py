@@ -37,7 +37,8 @@ class DigestMailing:
         return self.prepared.build(self.recipient(row))
 
     def recipient(self, row: Delivery) -> Recipient:
-        token = make_token(self.secret_key, UNSUBSCRIBE, SubscriptionRef(row.subscriber_id, self.list_id))
+        token = make_token(self.secret_key, UNSUBSCRIBE, SubscriptionRef(row.subscriber_id, self.list_id),
+                           email=row.email)
         base = self.settings.base_url.rstrip("/")
         return Recipient(
             email=row.email, name=row.name,

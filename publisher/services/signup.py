@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from publisher.config import Settings
 from publisher.deliver.mailer import Mailer, open_mailer
 from publisher.errors import DeliveryError, NotFoundError, RateLimitedError
-from publisher.models import MailingList, Subscriber, Subscription, SubscriptionStatus
+from publisher.models import MailingList, Subscription, SubscriptionStatus
 from publisher.models.base import utcnow
-from publisher.services import ratelimit
+from publisher.services import links, ratelimit
 from publisher.services.subscribers import (
     SuppressedAddressError,
     confirm,
@@ -105,7 +105,7 @@ def _send_confirmation(session, settings: Settings, mailing_list: MailingList, s
 def confirmation_message(settings: Settings, mailing_list: MailingList, subscription: Subscription
                          ) -> tuple[bytes, str]:
     ref = SubscriptionRef(subscriber_id=subscription.subscriber_id, list_id=mailing_list.id)
-    token = make_expiring_token(settings.resolved_secret_key(), CONFIRM, ref)
+    token = make_expiring_token(settings.resolved_secret_key(), CONFIRM, ref, email=subscription.subscriber.email)
     env = Environment(loader=FileSystemLoader(settings.resolved_templates_dir() / "email" / "confirm"),
                       undefined=StrictUndefined, keep_trailing_newline=True)
     context = {"list_name": mailing_list.name, "name": subscription.subscriber.name,
@@ -127,12 +127,9 @@ def confirmation_message(settings: Settings, mailing_list: MailingList, subscrip
 def confirm_signup(session: Session, settings: Settings, token: str) -> Subscription:
     """Follow a confirmation link. Raises InvalidInputError (tampered), ExpiredTokenError (too old),
     NotFoundError (the subscriber was removed since)."""
-    ref = read_expiring_token(settings.resolved_secret_key(), CONFIRM, token,
-                              max_age_seconds=settings.confirm_token_hours * 3600)
-    subscription = session.query(Subscription).filter_by(subscriber_id=ref.subscriber_id,
-                                                         list_id=ref.list_id).one_or_none()
-    if subscription is None or session.get(Subscriber, ref.subscriber_id) is None:
-        raise NotFoundError("this subscription no longer exists: please sign up again")
+    key = settings.resolved_secret_key()
+    ref = read_expiring_token(key, CONFIRM, token, max_age_seconds=settings.confirm_token_hours * 3600)
+    subscription = links.subscription(session, key, ref)
     if subscription.status != SubscriptionStatus.CONFIRMED:
         confirm(session, subscription)
     return subscription

@@ -39,8 +39,13 @@ def people(settings, news):
         return [SubscriptionRef(s.subscriber_id, s.list_id) for s in subs]
 
 
+def _email(ref: SubscriptionRef) -> str:
+    with session_scope() as session:
+        return session.get(Subscriber, ref.subscriber_id).email
+
+
 def _token(settings, purpose, ref):
-    return make_token(settings.resolved_secret_key(), purpose, ref)
+    return make_token(settings.resolved_secret_key(), purpose, ref, email=_email(ref))
 
 
 def _statuses() -> list[str]:
@@ -96,14 +101,14 @@ def test_every_tampered_or_cross_purpose_token_is_rejected(client, settings, peo
     genuine = {
         "unsubscribe": _token(settings, UNSUBSCRIBE, ref),
         "preferences": _token(settings, PREFERENCES, ref),
-        "confirm": make_expiring_token(settings.resolved_secret_key(), CONFIRM, ref),
+        "confirm": make_expiring_token(settings.resolved_secret_key(), CONFIRM, ref, email=_email(ref)),
     }
     forged = [(path, bad) for path, token in genuine.items() for bad in _tampered(token)]
     # A token made for one purpose is refused for another (the preference center also takes the digest's
     # unsubscribe token), and one signed with another key everywhere.
     forged += [(path, token) for (path, _), (other, token) in itertools.product(genuine.items(), genuine.items())
                if path != other and (path, other) != ("preferences", "unsubscribe")]
-    forged += [(path, make_token("another-key", UNSUBSCRIBE, ref)) for path in genuine]
+    forged += [(path, make_token("another-key", UNSUBSCRIBE, ref, email=_email(ref))) for path in genuine]
     before = _statuses()
     rejected = 0
     for path, token in forged:
@@ -121,7 +126,7 @@ def test_an_expired_confirmation_link_says_so_with_410(client, settings, news):
         pending = subscribe(session, news, email="late@example.com")
         ref = SubscriptionRef(pending.subscriber_id, news.id)
     old = URLSafeTimedSerializer(settings.resolved_secret_key(), salt=CONFIRM)
-    token = _signed_at(old, [ref.subscriber_id, ref.list_id], time.time() - 49 * 3600)
+    token = _signed_at(old, [ref.subscriber_id, ref.list_id, "x", None], time.time() - 49 * 3600)
     response = client.post(f"/confirm/{token}")
     assert response.status_code == 410 and "expired" in response.text
     with session_scope() as session:
