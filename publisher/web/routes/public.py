@@ -22,6 +22,7 @@ from publisher.tokens import (
     read_expiring_token,
     read_token,
 )
+from publisher.web.clientip import request_client
 from publisher.web.deps import SessionDep, SettingsDep, page_templates
 
 router = APIRouter()
@@ -67,7 +68,7 @@ def confirm_page(request: Request, token: str, session: SessionDep, settings: Se
 @router.post("/confirm/{token}", response_class=HTMLResponse)
 def confirm_now(request: Request, token: str, session: SessionDep, settings: SettingsDep):
     try:
-        subscription = signup.confirm_signup(session, settings, token)
+        subscription = signup.confirm_signup(session, settings, token, ip=request_client(request, settings))
     except (InvalidInputError, NotFoundError) as exc:
         return link_error(request, exc)
     return page(request, "confirmed.html", {
