@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import unicodedata
 from datetime import datetime
 from typing import TextIO
@@ -11,6 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from publisher.csvfiles import write_rows
 from publisher.errors import InvalidInputError, NotFoundError
 from publisher.models import (
     MailingList,
@@ -157,15 +157,14 @@ EXPORT_COLUMNS = ["email", "name", "status", "subscribed_at", "ip", "source", "c
 
 
 def export_csv(session: Session, mailing_list: MailingList, out: TextIO) -> int:
-    """Every subscription of the list, in the generic import format (plus a few columns): re-importable."""
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
+    """Every subscription of the list, in the generic import format (plus a few columns): re-importable.
+    Cells a spreadsheet would run as formulas are written with a leading apostrophe (the import drops it)."""
     rows = session.scalars(select(Subscription).where(Subscription.list_id == mailing_list.id)
                            .order_by(Subscription.id)).all()
-    for s in rows:
-        writer.writerow([s.subscriber.email, s.subscriber.name or "", s.status, _iso(s.consent_at or s.created_at),
-                         s.consent_ip or "", s.source or "", _iso(s.confirmed_at), _iso(s.unsubscribed_at),
-                         s.cadence or "", s.timezone or ""])
+    write_rows(out, [EXPORT_COLUMNS] + [
+        [s.subscriber.email, s.subscriber.name or "", s.status, _iso(s.consent_at or s.created_at),
+         s.consent_ip or "", s.source or "", _iso(s.confirmed_at), _iso(s.unsubscribed_at), s.cadence or "",
+         s.timezone or ""] for s in rows])
     return len(rows)
 
 
