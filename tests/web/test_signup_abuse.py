@@ -18,6 +18,7 @@ from publisher.models.base import utcnow
 from publisher.services.delivery import deliver_batch
 from publisher.services.digests import compose_digest
 from publisher.services.subscribers import subscribe
+from publisher.tokens import PREFERENCES, SubscriptionRef, make_token
 from tests.support.consent import add_post
 from tests.web.conftest import client_from
 
@@ -278,3 +279,18 @@ def test_every_error_path_leaves_no_rate_limit_event(app, news, smtp, api):
     # and the limits are whole afterwards: five sign-ups from that IP still go through
     codes = [_sign_up(app, f"ok{i}@example.com", api=api, ip="192.0.2.99").status_code for i in range(6)]
     assert codes[:5] == [202 if api else 200] * 5 and codes[5] == 429
+
+
+def test_the_preference_center_refuses_the_same_bad_names(app, settings, news, smtp):
+    with session_scope() as session:
+        sub = subscribe(session, news, email="pat@example.com", name="Pat", confirmed=True)
+        token = make_token(settings.resolved_secret_key(), PREFERENCES,
+                           SubscriptionRef(sub.subscriber_id, news.id), email="pat@example.com")
+    client = client_from(app, "192.0.2.5")
+    for what, name in BAD_NAMES.items():
+        page = client.post(f"/preferences/{token}", data={"name": name, f"list-{news.id}": "on"})
+        assert page.status_code == 422 and "name" in page.text, what
+    assert _person("pat@example.com")[2] == "Pat"
+    assert client.post(f"/preferences/{token}", data={"name": " Zoe\u0308  Pat ", f"list-{news.id}": "on"}
+                       ).status_code == 200
+    assert _person("pat@example.com")[2] == "Zoë Pat"
