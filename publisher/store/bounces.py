@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from publisher.models import BounceEvent, Delivery, DeliveryStatus, Subscriber, UnverifiedReport
@@ -35,13 +35,18 @@ def latest_sent_digests(session: Session, subscriber_id: int, *, limit: int) -> 
         .order_by(Delivery.digest_id.desc()).limit(limit)))
 
 
+UNVERIFIED_KEPT = timedelta(days=30)
+
+
 def record_unverified(session: Session, *, kind: str, reason: str, rcpt: str | None, now: datetime) -> None:
+    """Count one; the count covers the last 30 days, so a flood of forgeries cannot grow the table forever."""
+    session.execute(delete(UnverifiedReport).where(UnverifiedReport.at < now - UNVERIFIED_KEPT))
     session.add(UnverifiedReport(kind=kind, reason=reason[:200], rcpt=rcpt[:320] if rcpt else None, at=now))
     session.flush()
 
 
 def unverified_summary(session: Session, *, now: datetime) -> dict:
-    """`publisher status --json` → "bounces": reports we received but did not act on."""
+    """`publisher status --json` → "bounces": reports we received but did not act on (last 30 days)."""
     total, last = session.execute(select(func.count(), func.max(UnverifiedReport.at))).one()
     day = session.scalar(select(func.count()).where(UnverifiedReport.at > now - timedelta(hours=24)))
     return {"unverified": total, "unverified_last_24h": day,

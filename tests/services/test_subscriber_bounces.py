@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import smtplib
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -19,6 +20,7 @@ from publisher.services.bounces import handle_inbound
 from publisher.services.digests import compose_digest
 from publisher.services.subscribers import subscribe
 from publisher.services.suppression import is_suppressed
+from publisher.store.bounces import record_unverified, unverified_summary
 from tests.support.bounces import KINDS
 from tests.support.bounces import report as bounce_report
 from tests.support.consent import add_post, make_list
@@ -226,3 +228,11 @@ def test_one_report_listing_a_failure_three_times_is_one_soft_bounce(db, consent
     assert len(parse_report(data).failures) == 3
     handle_inbound(db, consent_settings, rcpt_tos=[sent.verp(sent.ann)], data=data)
     assert not is_suppressed(db, "ann@example.com")
+
+
+def test_unverified_reports_are_kept_thirty_days(db, consent_settings, sent):
+    now = utcnow()
+    for days in (40, 31, 29, 1, 0):
+        record_unverified(db, kind="hard", reason="test", rcpt=PLAIN, now=now - timedelta(days=days))
+    assert unverified_summary(db, now=now)["unverified"] == 3
+    assert unverified_summary(db, now=now)["unverified_last_24h"] == 1
