@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from publisher.errors import ConfigError
 
@@ -54,6 +56,9 @@ class Settings(BaseSettings):
     signup_limit_per_ip_hour: int = 5
     confirm_mail_limit_per_day: int = 1
     confirm_token_hours: float = 48.0
+    # Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs, comma-separated). Empty: nobody's, so
+    # the connecting peer is the client. Behind a proxy, the right-most hop it did not add is the client.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
 
     fetch_timeout: float = 20.0
     max_feed_bytes: int = 10 * 1024 * 1024
@@ -85,6 +90,19 @@ class Settings(BaseSettings):
     # Connection lost after DATA: "hold" marks the row unknown and never resends it (no duplicate, maybe a
     # loss); "retry" treats it as a 4xx (no loss, maybe a duplicate).
     unknown_policy: str = "hold"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, value):
+        items = value.replace(",", " ").split() if isinstance(value, str) else list(value or [])
+        networks = []
+        for item in items:
+            try:
+                networks.append(str(ipaddress.ip_network(str(item).strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"PUBLISHER_TRUSTED_PROXIES: {item!r} is not an IP address or network "
+                                 "(use e.g. 127.0.0.1, 10.0.0.0/8, fd00::/8)") from None
+        return networks
 
     @property
     def embedded(self) -> bool:

@@ -25,7 +25,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 2525,
 ) -> None:
-    """Receive DSNs (RFC 3464) and complaints (ARF) by SMTP and suppress the addresses they name."""
+    """Receive DSNs (RFC 3464) and complaints (ARF) by SMTP; suppress whom a signed VERP address or Message-ID
+    proves they are about (anything else is counted as unverified)."""
     from publisher.deliver.intake import start_intake
 
     controller = start_intake(_process, host=host, port=port)
@@ -45,5 +46,10 @@ def process(
 ) -> None:
     """Process one bounce message from a file or a pipe (e.g. from a mailbox poll or a .forward)."""
     data = file.read_bytes() if file else sys.stdin.buffer.read()
-    for item in _process(list(rcpt or []), data):
+    intake = _process(list(rcpt or []), data)
+    for item in intake.handled:
         console.print(f"{item.email}: {item.kind} bounce" + (", suppressed" if item.suppressed else ""))
+    for item in intake.unverified:
+        console.print(f"unverified {item.kind} report, nothing done: {item.reason}", markup=False)
+    if not intake.handled and not intake.unverified:
+        console.print("not a bounce or complaint report: nothing done")

@@ -42,7 +42,7 @@ def create(
         raise typer.BadParameter(f"must be one of {', '.join(DAYS)}", param_hint="--day")
     with session_scope() as session:
         list_service.validate_new_list(session, name=name, feed_urls=feed, cadence=cadence.value, send_at=at,
-                                       timezone=tz)
+                                       timezone=tz, sender=sender)
         feed_urls = []
         for url in feed:  # a feed not added yet is added now, its current posts taken as the baseline
             known, added = feed_service.find_or_add_feed(session, get_settings(), url)

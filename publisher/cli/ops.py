@@ -128,3 +128,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         table.add_row(str(s["digest_id"]), s["list"], status, str(s["recipients"]), str(s["sent"]),
                       str(s["failed"]), str(s["pending"]), str(s["retrying"]), f"{s['rate_per_second']}/s", eta)
     console.print(table if report["sends"] else "sends in progress: none")
+    b = report["bounces"]
+    if b["unverified"]:
+        console.print(f"bounce reports not believed (no signed VERP address or Message-ID): {b['unverified']}"
+                      f" ({b['unverified_last_24h']} in the last 24 h)")

@@ -44,7 +44,7 @@ def import_(
     for line in report.suppressed:
         errors.print(f"{line} (skipped)", markup=False)
     console.print(f"Imported {report.added}, unchanged {report.unchanged}, suppressed {len(report.suppressed)}, "
-                  f"rejected {len(report.errors)} ({report.format} format)")
+                  f"rejected {len(report.errors)} ({report.format} format, read as {report.encoding})")
     if report.errors:
         raise typer.Exit(1)
 

@@ -1,8 +1,11 @@
-"""VERP return paths: a bounce names the digest and the subscriber it was for, and cannot be forged.
+"""Signed delivery identities: a bounce or a complaint names the digest and the subscriber it was for, and
+cannot be forged.
 
 The envelope sender of each message is `bounce-<digest>-<subscriber>-<hmac8>@<bounce domain>`. A bounce comes
 back to that address, so the bounce handler learns which delivery failed without parsing the (unreliable)
-DSN body. The HMAC stops anyone from unsubscribing others by mailing forged bounce addresses.
+DSN body. The Message-ID, `<digest-<d>.subscriber-<s>.<hmac16>@<domain>>`, is signed the same way: a
+complaint (ARF) usually comes to a plain address, and the Message-ID in the copy of our message it encloses
+is then the only thing that says whose it was. Anything unsigned is only a stranger's claim.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ import re
 
 _PREFIX = "bounce"
 _ADDRESS_RE = re.compile(rf"{_PREFIX}-(\d{{1,18}})-(\d{{1,18}})-([0-9a-f]{{8}})@[^@\s]+", re.IGNORECASE)
+_MESSAGE_ID_RE = re.compile(r"<digest-(\d{1,18})\.subscriber-(\d{1,18})\.([0-9a-f]{16})@[^@\s<>]+>",
+                            re.IGNORECASE)
 
 
 def verp_address(secret_key: str, *, digest_id: int, subscriber_id: int, domain: str) -> str:
     """The per-recipient envelope sender (Return-Path) of one delivery."""
-    return f"{_PREFIX}-{digest_id}-{subscriber_id}-{_mac(secret_key, digest_id, subscriber_id)}@{domain}"
+    return f"{_PREFIX}-{digest_id}-{subscriber_id}-{_mac(secret_key, 'verp', digest_id, subscriber_id, 8)}@{domain}"
 
 
 def parse_verp(secret_key: str, address: str) -> tuple[int, int] | None:
@@ -25,13 +30,30 @@ def parse_verp(secret_key: str, address: str) -> tuple[int, int] | None:
     match = _ADDRESS_RE.fullmatch(address.strip().strip("<>"))
     if not match:
         return None
-    digest_id, subscriber_id = int(match[1]), int(match[2])
     # Some relays lower-case the local part, so the hex digest is compared case-insensitively.
-    if not hmac.compare_digest(match[3].lower(), _mac(secret_key, digest_id, subscriber_id)):
+    return _checked(secret_key, "verp", match, 8)
+
+
+def message_id(secret_key: str, *, digest_id: int, subscriber_id: int, domain: str) -> str:
+    """The Message-ID of one delivery: stable (a retry carries the same one) and signed."""
+    mac = _mac(secret_key, "msgid", digest_id, subscriber_id, 16)
+    return f"<digest-{digest_id}.subscriber-{subscriber_id}.{mac}@{domain}>"
+
+
+def parse_message_id(secret_key: str, value: str) -> tuple[int, int] | None:
+    """(digest_id, subscriber_id) of a Message-ID we made; None for any other, or a wrong HMAC."""
+    match = _MESSAGE_ID_RE.fullmatch(" ".join(value.split()))
+    return _checked(secret_key, "msgid", match, 16) if match else None
+
+
+def _checked(secret_key: str, purpose: str, match: re.Match, length: int) -> tuple[int, int] | None:
+    digest_id, subscriber_id = int(match[1]), int(match[2])
+    if not hmac.compare_digest(match[3].lower(), _mac(secret_key, purpose, digest_id, subscriber_id, length)):
         return None
     return digest_id, subscriber_id
 
 
-def _mac(secret_key: str, digest_id: int, subscriber_id: int) -> str:
-    message = f"verp:{digest_id}:{subscriber_id}".encode()
-    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:8]
+def _mac(secret_key: str, purpose: str, digest_id: int, subscriber_id: int, length: int) -> str:
+    # The purpose is part of the signed text: a VERP signature is never a valid Message-ID one.
+    message = f"{purpose}:{digest_id}:{subscriber_id}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:length]

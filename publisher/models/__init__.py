@@ -7,10 +7,10 @@ from publisher.models.feed import Feed, Post
 from publisher.models.mailing_list import Cadence, ListFeed, MailingList
 from publisher.models.subscriber import Subscriber, Subscription, SubscriptionStatus
 from publisher.models.websub import HubSubscription
-from publisher.models.suppression import BounceEvent, EditionSlot, RateEvent, Suppression
+from publisher.models.suppression import BounceEvent, EditionSlot, RateEvent, Suppression, UnverifiedReport
 
 __all__ = [
     "Base", "Cadence", "HubSubscription", "Delivery", "DeliveryEvent", "DeliveryStatus", "Digest", "DigestPost", "DigestStatus", "Feed",
     "ListFeed", "MailingList", "Post", "Subscriber", "Subscription", "SubscriptionStatus",
-    "BounceEvent", "EditionSlot", "RateEvent", "Suppression",
+    "BounceEvent", "EditionSlot", "RateEvent", "Suppression", "UnverifiedReport",
 ]

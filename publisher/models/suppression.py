@@ -58,6 +58,20 @@ class BounceEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class UnverifiedReport(Base):
+    """A bounce or complaint that named nobody we can trust it about (no signed VERP address, no signed
+    Message-ID of a delivery we still hold): counted for ops, never acted on. It keeps no address a
+    report's body names; the envelope recipient is one of our own intake addresses."""
+
+    __tablename__ = "unverified_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # hard, soft, complaint: what it claimed
+    reason: Mapped[str] = mapped_column(String(200))  # why it was not believed
+    rcpt: Mapped[str | None] = mapped_column(String(320))  # the envelope recipient it came to
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class EditionSlot(Base):
     """The latest send slot handled for one edition of a list (cadence x time zone): fires once."""
 

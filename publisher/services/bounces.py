@@ -1,20 +1,27 @@
-"""Use case of the bounce intake: a DSN or complaint arrives at a VERP address; the person it names stops
-getting mail when the failure is permanent, a complaint, or the third soft bounce in a row."""
+"""Use case of the bounce intake: a DSN or complaint arrives; the person it is about stops getting mail when
+the failure is permanent, a complaint, or the third soft bounce in a row.
+
+Anyone can send us a report naming anyone, so a report is believed only when it proves which delivery it is
+about: it came to the signed VERP address of that delivery, or (complaints mostly come to a plain address)
+it encloses our message with its signed Message-ID. The delivery must still be in the ledger, for the same
+address. Anything else is logged and counted as unverified (`publisher status`), and changes nothing."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from publisher.compose.verp import parse_verp
+from publisher.compose.verp import parse_message_id, parse_verp
 from publisher.config import Settings
-from publisher.deliver.bounces import COMPLAINT, HARD, SOFT, Failure, parse_report
-from publisher.models import BounceEvent, Delivery, DeliveryStatus, Subscriber
+from publisher.deliver.bounces import COMPLAINT, HARD, SOFT, Failure, Report, parse_report
+from publisher.models import BounceEvent, Subscriber
 from publisher.models.base import utcnow
 from publisher.services import suppression
-from publisher.services.subscribers import find_subscriber
+from publisher.store import bounces as store
+
+log = logging.getLogger("publisher.bounces")
 
 SOFT_BOUNCES_IN_A_ROW = 3
 
@@ -26,36 +33,67 @@ class Handled:
     suppressed: bool
 
 
-def handle_inbound(session: Session, settings: Settings, *, rcpt_tos: list[str], data: bytes) -> list[Handled]:
-    """Parse one inbound message and act on each failure it reports. Unknown recipients are ignored."""
+@dataclass(frozen=True)
+class Unverified:
+    kind: str
+    reason: str
+
+
+@dataclass
+class Intake:
+    """What one inbound message did: acted on one person, or was counted as unverified (or neither, when it
+    was no failure report at all: an auto-reply, spam ...)."""
+
+    handled: list[Handled] = field(default_factory=list)
+    unverified: list[Unverified] = field(default_factory=list)
+
+
+def handle_inbound(session: Session, settings: Settings, *, rcpt_tos: list[str], data: bytes) -> Intake:
+    """Parse one inbound message; act on the delivery it proves to be about, or count it as unverified."""
     report = parse_report(data)
-    verp = next((ids for r in rcpt_tos if (ids := parse_verp(settings.resolved_secret_key(), r))), None)
-    handled = []
-    for failure in report.failures:
-        subscriber, digest_id = _who(session, verp, failure)
-        if subscriber is not None:
-            handled.append(_act(session, subscriber, digest_id, failure))
+    if report.is_empty:
+        return Intake()
+    failure = report.worst()
+    ids, reason = _signed_identity(settings.resolved_secret_key(), rcpt_tos, report)
+    found = store.delivery_of(session, digest_id=ids[0], subscriber_id=ids[1]) if ids else None
+    if found is None:
+        reason = reason or "the delivery it names is no longer in the ledger (subscriber removed)"
+        return _unverified(session, failure, reason, rcpt_tos)
+    delivery, subscriber = found
+    handled = _act(session, subscriber, delivery.digest_id, failure)
     session.flush()
-    return handled
+    return Intake(handled=[handled])
 
 
-def _who(session: Session, verp: tuple[int, int] | None, failure: Failure) -> tuple[Subscriber | None, int | None]:
-    """The VERP address is authoritative (it is signed and names the delivery); the DSN's recipient field is
-    the fallback for bounces to a plain return path."""
-    if verp is not None:
-        digest_id, subscriber_id = verp
-        return session.get(Subscriber, subscriber_id), digest_id
-    if failure.recipient:
-        return find_subscriber(session, failure.recipient), None
-    return None, None
+def _signed_identity(secret_key: str, rcpt_tos: list[str], report: Report
+                     ) -> tuple[tuple[int, int] | None, str | None]:
+    """(digest_id, subscriber_id) from a signed VERP recipient, else from the one signed Message-ID of the
+    enclosed original. A valid VERP address decides alone: whatever the body says cannot move the report
+    to someone else."""
+    for rcpt in rcpt_tos:
+        if ids := parse_verp(secret_key, rcpt):
+            return ids, None
+    signed = {ids for value in report.original_message_ids if (ids := parse_message_id(secret_key, value))}
+    if len(report.original_message_ids) == 1 and len(signed) == 1:
+        return signed.pop(), None
+    if report.original_message_ids and signed:
+        return None, "the enclosed message has several Message-IDs"
+    return None, "neither a signed VERP recipient nor a signed Message-ID of ours"
 
 
-def _act(session: Session, subscriber: Subscriber, digest_id: int | None, failure: Failure) -> Handled:
+def _unverified(session: Session, failure: Failure, reason: str, rcpt_tos: list[str]) -> Intake:
+    rcpt = ", ".join(rcpt_tos) or None
+    store.record_unverified(session, kind=failure.kind, reason=reason, rcpt=rcpt, now=utcnow())
+    log.warning("unverified %s report to %s naming %s: %s; nothing done", failure.kind, rcpt or "(no recipient)",
+                failure.recipient or "nobody", reason)
+    return Intake(unverified=[Unverified(failure.kind, reason)])
+
+
+def _act(session: Session, subscriber: Subscriber, digest_id: int, failure: Failure) -> Handled:
     session.add(BounceEvent(subscriber_id=subscriber.id, digest_id=digest_id, kind=failure.kind,
                             status=failure.status, diagnostic=failure.diagnostic, at=utcnow()))
     session.flush()
-    source = f"{failure.kind} report" + (f" for digest {digest_id}" if digest_id else "") + \
-             (f": {failure.status}" if failure.status else "")
+    source = f"{failure.kind} report for digest {digest_id}" + (f": {failure.status}" if failure.status else "")
     if failure.kind in (HARD, COMPLAINT):
         reason = suppression.COMPLAINT if failure.kind == COMPLAINT else suppression.HARD_BOUNCE
         suppression.suppress(session, subscriber.email, reason=reason, source=source)
@@ -70,16 +108,11 @@ def _act(session: Session, subscriber: Subscriber, digest_id: int | None, failur
 def _soft_in_a_row(session: Session, subscriber_id: int) -> int:
     """How many of the subscriber's latest digests, newest first without a gap, soft-bounced. A digest sent
     after the last bounce, and not bounced, breaks the row."""
-    bounced = set(session.scalars(select(BounceEvent.digest_id).where(
-        BounceEvent.subscriber_id == subscriber_id, BounceEvent.kind == SOFT)))
-    if None in bounced:  # bounces we could not tie to a digest: count them as they come
-        return len(session.scalars(select(BounceEvent.id).where(
-            BounceEvent.subscriber_id == subscriber_id, BounceEvent.kind == SOFT)).all())
-    sent = session.scalars(select(Delivery.digest_id).where(
-        Delivery.subscriber_id == subscriber_id, Delivery.status == DeliveryStatus.SENT)
-        .order_by(Delivery.digest_id.desc()).limit(SOFT_BOUNCES_IN_A_ROW * 2)).all()
+    bounced = set(store.soft_bounced_digests(session, subscriber_id))
+    if None in bounced:  # bounces recorded before every report named its digest: count them as they come
+        return len(store.soft_bounced_digests(session, subscriber_id))
     run = 0
-    for digest_id in sent:
+    for digest_id in store.latest_sent_digests(session, subscriber_id, limit=SOFT_BOUNCES_IN_A_ROW * 2):
         if digest_id not in bounced:
             break
         run += 1

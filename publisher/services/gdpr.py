@@ -16,11 +16,12 @@ from publisher.models import (
 )
 from publisher.models.suppression import address_hash
 from publisher.services import ratelimit, suppression
-from publisher.services.subscribers import find_subscriber
+from publisher.services.subscribers import canonical_email, find_subscriber
 
 
 def export_data(session: Session, email: str) -> dict:
     """All rows about the address, as JSON-ready values."""
+    email = canonical_email(email)
     subscriber = find_subscriber(session, email)
     entries = session.scalars(select(Suppression).where(Suppression.email_hash == address_hash(email))).all()
     if subscriber is None and not entries:
@@ -46,7 +47,7 @@ def wipe(session: Session, email: str) -> dict[str, int]:
     """Delete every personal row; keep one global suppression entry holding only the address's hash.
     Returns how many rows of each kind went."""
     subscriber = find_subscriber(session, email)
-    address = subscriber.email if subscriber else email.strip()
+    address = subscriber.email if subscriber else canonical_email(email)
     counts = {"subscribers": 0, "subscriptions": 0, "deliveries": 0, "bounces": 0, "rate_events": 0}
     suppression.suppress(session, address, reason=suppression.WIPED, source="gdpr wipe")
     if subscriber is not None:
@@ -61,8 +62,8 @@ def wipe(session: Session, email: str) -> dict[str, int]:
             delete(Subscription).where(Subscription.subscriber_id == subscriber.id)).rowcount
         session.delete(subscriber)
         counts["subscribers"] = 1
-        counts["rate_events"] = sum(ratelimit.forget(session, ip) for ip in ips)
-    counts["rate_events"] += ratelimit.forget(session, address)
+        counts["rate_events"] = sum(ratelimit.forget(session, ratelimit.network(ip)) for ip in ips)
+    counts["rate_events"] += ratelimit.forget(session, address) + ratelimit.forget(session, ratelimit.mailbox(address))
     # Only the hash stays: no address in clear in any suppression entry.
     session.execute(update(Suppression).where(Suppression.email_hash == address_hash(address))
                     .values(email=None, source="gdpr wipe"))

@@ -5,17 +5,18 @@ rest are imported; a re-import changes nothing; suppressed addresses stay out.""
 
 from __future__ import annotations
 
-import csv
 import ipaddress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from publisher.csvfiles import read_table
 from publisher.errors import InvalidInputError
-from publisher.models import MailingList, Subscription, SubscriptionStatus
+from publisher.models import Cadence, MailingList, Subscription, SubscriptionStatus
 from publisher.services import suppression
 from publisher.services.subscribers import (
     SuppressedAddressError,
@@ -33,6 +34,11 @@ ALIASES = {
                       "followed since", "follow date", "date", "created", "created at", "signup date"),
     "ip": ("ip", "ip address", "signup ip", "optin ip"),
     "source": ("source",),
+    # The rest of our own export, so export -> import gives the same subscriptions back.
+    "confirmed_at": ("confirmed_at",),
+    "unsubscribed_at": ("unsubscribed_at",),
+    "cadence": ("cadence",),
+    "timezone": ("timezone",),
 }
 STATUSES = {
     SubscriptionStatus.CONFIRMED: ("confirmed", "active", "subscribed", "verified", "enabled"),
@@ -47,6 +53,7 @@ DATE_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%Y-%m-%d %H:
 @dataclass
 class ImportReport:
     format: str = "generic"
+    encoding: str = "UTF-8"  # how the file's bytes were read, in words
     added: int = 0
     unchanged: int = 0
     suppressed: list[str] = field(default_factory=list)  # "line N: address is suppressed"
@@ -54,20 +61,21 @@ class ImportReport:
 
 
 def import_csv(session: Session, mailing_list: MailingList, path: Path, *, confirmed: bool = False) -> ImportReport:
+    """Raises InvalidInputError, before importing anything, for a file that is no CSV text; reports each bad
+    row by its line number and imports the rest."""
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
+        data = path.read_bytes()
     except OSError as exc:
         raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        columns = _columns(reader.fieldnames or [])
-        if "email" not in columns:
-            raise InvalidInputError(f"{path}: the first line must name the columns, with an email column "
-                                    "(generic: email,name,status,subscribed_at,ip,source)")
-        report = ImportReport(format=_format(reader.fieldnames or []))
-        for row in reader:
-            values = {ours: (row.get(theirs) or "").strip() for ours, theirs in columns.items()}
-            _import_row(session, mailing_list, values, reader.line_num, confirmed, report, path.name)
+    table = read_table(data, path.name)
+    columns = _columns(table.fieldnames)
+    if "email" not in columns:
+        raise InvalidInputError(f"{path}: the first line must name the columns, with an email column "
+                                "(generic: email,name,status,subscribed_at,ip,source)")
+    report = ImportReport(format=_format(table.fieldnames), encoding=table.encoding)
+    for line, row in table.rows:
+        values = {ours: (row.get(theirs) or "").strip() for ours, theirs in columns.items()}
+        _import_row(session, mailing_list, values, line, confirmed, report, path.name)
     return report
 
 
@@ -98,8 +106,9 @@ def _import_row(session, mailing_list, values, line, confirmed, report: ImportRe
         consent_at = _date(values.get("subscribed_at", ""))
         ip = _ip(values.get("ip", ""))
         source = values.get("source") or f"import:{report.format}:{filename}"
+        kept = _kept(values)
         with session.begin_nested():
-            outcome = _apply(session, mailing_list, values, status, consent_at, ip, source)
+            outcome = _apply(session, mailing_list, values, status, consent_at, ip, source, kept)
     except SuppressedAddressError as exc:
         report.suppressed.append(f"line {line}: {exc}")
         return
@@ -112,7 +121,7 @@ def _import_row(session, mailing_list, values, line, confirmed, report: ImportRe
         report.unchanged += 1
 
 
-def _apply(session, mailing_list, values, status, consent_at, ip, source) -> bool:
+def _apply(session, mailing_list, values, status, consent_at, ip, source, kept: dict) -> bool:
     """True when something changed."""
     email = values.get("email", "")
     if status == "bounced":
@@ -127,7 +136,28 @@ def _apply(session, mailing_list, values, status, consent_at, ip, source) -> boo
                              consent_at=consent_at, consent_ip=ip)
     if status == SubscriptionStatus.UNSUBSCRIBED:
         unsubscribe(session, subscriber_id=subscription.subscriber_id, list_id=mailing_list.id, source=source)
+    if before is None:  # a subscription this file brings: it keeps its history and choices
+        if subscription.status == SubscriptionStatus.PENDING:
+            kept["confirmed_at"] = None
+        if subscription.status != SubscriptionStatus.UNSUBSCRIBED:
+            kept["unsubscribed_at"] = None
+        for attribute, value in kept.items():
+            if value:
+                setattr(subscription, attribute, value)
     return before != subscription.status
+
+
+def _kept(values: dict[str, str]) -> dict:
+    cadence, timezone = values.get("cadence", ""), values.get("timezone", "")
+    if cadence and cadence not in {c.value for c in Cadence}:
+        raise InvalidInputError(f"unknown cadence {cadence!r} (use {', '.join(c.value for c in Cadence)})")
+    if timezone:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInputError(f"unknown time zone {timezone!r} (use a name like Europe/Paris)") from None
+    return {"confirmed_at": _date(values.get("confirmed_at", "")),
+            "unsubscribed_at": _date(values.get("unsubscribed_at", "")), "cadence": cadence, "timezone": timezone}
 
 
 def _existing_status(session, mailing_list, email: str) -> str | None:

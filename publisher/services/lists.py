@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from email.headerregistry import HeaderRegistry
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import exists, select
@@ -13,14 +15,19 @@ from publisher.errors import AlreadyExistsError, InvalidInputError, NotFoundErro
 from publisher.models import Cadence, DigestPost, Feed, ListFeed, MailingList, Post
 from publisher.models.base import utcnow
 from publisher.services.feeds import get_feed
+from publisher.services.subscribers import normalize_email
 
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+MAX_LIST_NAME = 200
+# Control characters (CR, LF, NUL, TAB ...), line and paragraph separators, invisible format characters.
+_CONTROLS = ("Cc", "Cf", "Zl", "Zp", "Cs")
 
 
 def create_list(session: Session, *, name: str, feed_urls: list[str], cadence: str = "daily",
                 send_at: str = "08:00", timezone: str = "UTC", sender: str | None = None,
                 weekday: int = 0) -> MailingList:
-    validate_new_list(session, name=name, feed_urls=feed_urls, cadence=cadence, send_at=send_at, timezone=timezone)
+    validate_new_list(session, name=name, feed_urls=feed_urls, cadence=cadence, send_at=send_at, timezone=timezone,
+                      sender=sender)
     mailing_list = MailingList(name=name, cadence=cadence, send_at=send_at, timezone=timezone, sender=sender,
                                weekday=weekday,
                                # The first digest goes at the next slot, not at the one that just passed.
@@ -36,13 +43,44 @@ def create_list(session: Session, *, name: str, feed_urls: list[str], cadence: s
 
 
 def validate_new_list(session: Session, *, name: str, feed_urls: list[str], cadence: str, send_at: str,
-                      timezone: str) -> None:
+                      timezone: str, sender: str | None = None) -> None:
     """Everything about a new list that can be wrong before any feed is fetched."""
+    validate_list_name(name)
+    if sender is not None:
+        validate_sender(sender)
     if session.scalar(select(MailingList).where(MailingList.name == name)):
         raise AlreadyExistsError(f"list {name!r} already exists")
     if not feed_urls:
         raise InvalidInputError("a list needs at least one --feed")
     _validate_schedule(cadence, send_at, timezone)
+
+
+def validate_list_name(name: str) -> None:
+    """A list's name goes into mail headers (List-Id, Subject), URLs and pages: one line of plain text."""
+    if not name.strip():
+        raise InvalidInputError("a list needs a name")
+    if any(unicodedata.category(c) in _CONTROLS for c in name):
+        raise InvalidInputError(f"list name {name!r} has a line break, tab or other control character: "
+                                "use one line of plain text")
+    if len(name) > MAX_LIST_NAME:
+        raise InvalidInputError(f"list name is too long (at most {MAX_LIST_NAME} characters)")
+
+
+def validate_sender(sender: str) -> None:
+    """--from: exactly one address, optionally with a display name ("Blog <news@example.org>")."""
+    if any(unicodedata.category(c) in _CONTROLS for c in sender):
+        raise InvalidInputError(f"--from {sender!r} has a line break, tab or other control character: "
+                                "give one address, like 'My Blog <news@example.org>'")
+    try:
+        header = HeaderRegistry()("From", sender)
+    except (ValueError, IndexError, TypeError):  # the parser's own failures on odd input
+        header = None
+    if header is None or len(header.addresses) != 1 or header.defects:
+        raise InvalidInputError(f"--from {sender!r} must be one address, like 'My Blog <news@example.org>'")
+    try:
+        normalize_email(header.addresses[0].addr_spec)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"--from: {exc}") from None
 
 
 def _news_since(session: Session, feed: Feed):

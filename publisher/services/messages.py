@@ -8,7 +8,7 @@ from email.utils import parseaddr
 
 from publisher.compose.message import Prepared, Recipient, prepare
 from publisher.compose.render import RenderedDigest
-from publisher.compose.verp import verp_address
+from publisher.compose.verp import message_id, verp_address
 from publisher.config import Settings
 from publisher.models import Delivery, Digest, MailingList
 from publisher.tokens import UNSUBSCRIBE, SubscriptionRef, make_token
@@ -37,7 +37,8 @@ class DigestMailing:
         return self.prepared.build(self.recipient(row))
 
     def recipient(self, row: Delivery) -> Recipient:
-        token = make_token(self.secret_key, UNSUBSCRIBE, SubscriptionRef(row.subscriber_id, self.list_id))
+        token = make_token(self.secret_key, UNSUBSCRIBE, SubscriptionRef(row.subscriber_id, self.list_id),
+                           email=row.email)
         base = self.settings.base_url.rstrip("/")
         return Recipient(
             email=row.email, name=row.name,
@@ -49,7 +50,9 @@ class DigestMailing:
 
     def message_id(self, row: Delivery) -> str:
         # Stable per digest x subscriber: a retry carries the same id, so receivers can drop a duplicate.
-        return f"<digest-{row.digest_id}.subscriber-{row.subscriber_id}@{self.domain}>"
+        # Signed: a complaint enclosing our message proves by it whose message it was.
+        return message_id(self.secret_key, digest_id=row.digest_id, subscriber_id=row.subscriber_id,
+                          domain=self.domain)
 
     def return_path(self, row: Delivery) -> str:
         """VERP when a bounce domain is set: the bounce itself says which delivery failed."""

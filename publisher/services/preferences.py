@@ -21,7 +21,7 @@ from publisher.models import (
 )
 from publisher.models.base import utcnow
 from publisher.services.schedule import ensure_edition
-from publisher.services.subscribers import confirm, unsubscribe
+from publisher.services.subscribers import clean_name, confirm, unsubscribe
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def update_preferences(session: Session, subscriber_id: int, *, name: str | None
     subscriber = get_subscriber(session, subscriber_id)
     for choice in choices.values():
         _validate(choice)
-    subscriber.name = (name or "").strip()[:200] or None
+    subscriber.name = clean_name(name)
     for list_id, choice in choices.items():
         mailing_list = session.get(MailingList, list_id)
         if mailing_list is None:

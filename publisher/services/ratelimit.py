@@ -4,6 +4,8 @@ Keys are hashes: the table holds no address or IP in clear."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, text
@@ -13,6 +15,32 @@ from publisher.models import RateEvent
 
 SIGNUP_PER_IP = "signup_ip"
 CONFIRM_MAIL = "confirm_mail"
+
+# Providers known to deliver every dotted spelling of a local part to the same mailbox.
+_DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def mailbox(address: str) -> str:
+    """The mailbox an address reaches, for counting mails to it: lower-cased, without its +tag (and, at
+    Gmail, without dots). victim+1@x and VICTIM+news@X are one mailbox. For limits only: the address
+    itself stays as it was typed."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0] or local
+    if domain in _DOTLESS_DOMAINS:
+        local, domain = local.replace(".", ""), _DOTLESS_DOMAINS[domain]
+    return f"{local}@{domain}"
+
+
+def network(ip: str) -> str:
+    """The unit a per-IP limit counts: the address itself, or its /64 for IPv6 (one customer's network: a
+    single host can use any of its 2^64 addresses)."""
+    try:
+        parsed = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
 
 
 def rate_key(value: str) -> str:
@@ -34,6 +62,13 @@ def record(session: Session, kind: str, value: str, *, now: datetime) -> RateEve
     session.add(event)
     session.flush()
     return event
+
+
+def discard(session: Session, event_ids: Iterable[int]) -> None:
+    """Take back counted actions (a request that failed after counting must not use up a limit)."""
+    ids = list(event_ids)
+    if ids:
+        session.execute(delete(RateEvent).where(RateEvent.id.in_(ids)))
 
 
 def forget(session: Session, value: str) -> int:

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 
 from publisher.config import Settings
 from publisher.models import Feed, HubSubscription, MailingList
+from publisher.models.base import utcnow
 from publisher.services.controls import progress, sends_in_progress
+from publisher.store.bounces import unverified_summary
 
 
 def collect_status(session: Session, settings: Settings) -> dict:
@@ -19,6 +21,7 @@ def collect_status(session: Session, settings: Settings) -> dict:
         "workers": _workers(settings),
         "feeds": _feeds(session),
         "sends": _sends(session),
+        "bounces": unverified_summary(session, now=utcnow()),
     }
 
 

@@ -142,3 +142,40 @@ def test_import_reports_bad_rows_then_export_gdpr_and_snippet(embedded, feed_ser
     snippet = embedded.run("lists", "snippet", "news").stdout
     assert '<form method="post" action="https://news.example.org/subscribe/news"' in snippet
     assert "<script" not in snippet
+
+
+def test_bad_input_gets_one_clear_line_and_changes_nothing(embedded, feed_server, blog, tmp_path):
+    blog.add_post("Old post")
+    embedded.run("init")
+    for args in (["bad\r\nBcc: x@evil.example"], ["news", "--from", "a@example.org, b@example.org"],
+                 ["news", "--from", "Blog <news@example.org>\nBcc: x@evil.example"], ["tab\tname"]):
+        refused = embedded.run("lists", "create", *args, "--feed", feed_server.url, check=False)
+        assert refused.returncode == 2 and refused.stderr.startswith("error: "), refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+    assert json.loads(embedded.run("lists", "list", "--json").stdout) == []
+    assert json.loads(embedded.run("feeds", "list", "--json").stdout) == []  # refused before fetching anything
+    embedded.run("lists", "create", "news", "--feed", feed_server.url, "--from", "Blog <news@example.org>")
+
+    text = "email,name\r\nzoe@example.com,Zoë Müller\r\nfr@example.com,=1+1 François\r\n"
+    (tmp_path / "utf16.csv").write_bytes(text.encode("utf-16"))  # with its byte-order mark, as Excel writes
+    imported = embedded.run("subscribers", "import", str(tmp_path / "utf16.csv"), "--list", "news")
+    assert "Imported 2" in imported.stdout and "read as UTF-16 LE" in imported.stdout
+    (tmp_path / "latin1.csv").write_bytes("email,name\nel@example.com,Élodie\n".encode("latin-1"))
+    imported = embedded.run("subscribers", "import", str(tmp_path / "latin1.csv"), "--list", "news")
+    assert "read as Windows-1252" in imported.stdout
+
+    big = "email,name\na@example.com,A\nb@example.com,B\nc@example.com," + "x" * 200_000 + "\n"
+    (tmp_path / "big.csv").write_text(big)
+    refused = embedded.run("subscribers", "import", str(tmp_path / "big.csv"), "--list", "news", check=False)
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
+        "error: big.csv: line 4: a field is longer than 131,072 characters (an unclosed quote?)"]
+    (tmp_path / "nul.csv").write_bytes(b"email,name\na@example.com,A\nb@example.com,B\x00\n")
+    refused = embedded.run("subscribers", "import", str(tmp_path / "nul.csv"), "--list", "news", check=False)
+    assert refused.returncode == 2 and "nul.csv: line 3 contains a NUL character" in refused.stderr
+
+    exported = embedded.run("subscribers", "export", "--list", "news").stdout
+    assert "'=1+1 François" in exported and "a@example.com" not in exported
+    (tmp_path / "export.csv").write_text(exported)
+    embedded.run("lists", "create", "copy", "--feed", feed_server.url)
+    embedded.run("subscribers", "import", str(tmp_path / "export.csv"), "--list", "copy")
+    assert embedded.run("subscribers", "export", "--list", "copy").stdout == exported

@@ -70,7 +70,7 @@ def _assert_digest(message, post, feed_url: str) -> None:
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["List-Id"] == "<news.example.org>"
     assert message["From"] == "Example Blog <news@example.org>"
-    assert re.fullmatch(r"<digest-\d+\.subscriber-\d+@example\.org>", message["Message-ID"])
+    assert re.fullmatch(r"<digest-\d+\.subscriber-\d+\.[0-9a-f]{16}@example\.org>", message["Message-ID"])
 
 
 def test_unconfirmed_and_unsubscribed_people_get_nothing(embedded, feed_server, blog, smtp):

@@ -1,6 +1,7 @@
 """Subscriber pages reached from links in mails. A GET never changes anything (mail scanners follow every
 link); a POST does. The RFC 8058 one-click POST needs no cookie and no login: the signed token is the
-authority. A tampered token gets 400, an expired one 410, a link to a wiped person 404, each with a page."""
+authority. A tampered token gets 400, an expired one 410, a link to a person who is gone 404, each with a
+page; a dead link shows nothing of whoever holds the id now."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from publisher.errors import InvalidInputError, NotFoundError
-from publisher.models import MailingList
-from publisher.services import signup
+from publisher.models import MailingList, Subscription
+from publisher.services import links, signup
 from publisher.services.subscribers import unsubscribe
 from publisher.tokens import (
     CONFIRM,
@@ -21,6 +22,7 @@ from publisher.tokens import (
     read_expiring_token,
     read_token,
 )
+from publisher.web.clientip import request_client
 from publisher.web.deps import SessionDep, SettingsDep, page_templates
 
 router = APIRouter()
@@ -28,14 +30,13 @@ router = APIRouter()
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
 def unsubscribe_page(request: Request, token: str, session: SessionDep, settings: SettingsDep):
+    key = settings.resolved_secret_key()
     try:
-        ref = read_token(settings.resolved_secret_key(), UNSUBSCRIBE, token)
-    except InvalidInputError as exc:
+        subscription = links.subscription(session, key, read_token(key, UNSUBSCRIBE, token))
+    except (InvalidInputError, NotFoundError) as exc:
         return link_error(request, exc)
-    mailing_list = session.get(MailingList, ref.list_id)
-    return page(request, "unsubscribe.html", {
-        "list_name": mailing_list.name if mailing_list else "this list", "token": token,
-        "preferences_token": make_token(settings.resolved_secret_key(), PREFERENCES, ref)})
+    return page(request, "unsubscribe.html", {"list_name": _list_name(session, subscription), "token": token,
+                                              "preferences_token": preferences_token(key, subscription)})
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
@@ -43,42 +44,46 @@ async def unsubscribe_now(request: Request, token: str, session: SessionDep, set
     """The button of the page above, and the RFC 8058 one-click POST (body List-Unsubscribe=One-Click)."""
     form = await request.form()
     source = "one-click" if form.get("List-Unsubscribe") == "One-Click" else "unsubscribe page"
+    key = settings.resolved_secret_key()
     try:
-        ref = read_token(settings.resolved_secret_key(), UNSUBSCRIBE, token)
-        subscription = unsubscribe(session, subscriber_id=ref.subscriber_id, list_id=ref.list_id, source=source)
+        subscription = links.subscription(session, key, read_token(key, UNSUBSCRIBE, token))
+        unsubscribe(session, subscriber_id=subscription.subscriber_id, list_id=subscription.list_id, source=source)
     except (InvalidInputError, NotFoundError) as exc:
         return link_error(request, exc)
-    mailing_list = session.get(MailingList, subscription.list_id)
-    return page(request, "unsubscribed.html", {"list_name": mailing_list.name})
+    return page(request, "unsubscribed.html", {"list_name": _list_name(session, subscription)})
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse)
 def confirm_page(request: Request, token: str, session: SessionDep, settings: SettingsDep):
     """Shows a button: a link scanner opening the mail must not confirm a sign-up someone else made."""
+    key = settings.resolved_secret_key()
     try:
-        ref = read_expiring_token(settings.resolved_secret_key(), CONFIRM, token,
-                                  max_age_seconds=settings.confirm_token_hours * 3600)
-    except InvalidInputError as exc:
+        ref = read_expiring_token(key, CONFIRM, token, max_age_seconds=settings.confirm_token_hours * 3600)
+        subscription = links.subscription(session, key, ref)
+    except (InvalidInputError, NotFoundError) as exc:
         return link_error(request, exc)
-    mailing_list = session.get(MailingList, ref.list_id)
-    return page(request, "confirm.html", {"list_name": mailing_list.name if mailing_list else "the list",
-                                          "token": token})
+    return page(request, "confirm.html", {"list_name": _list_name(session, subscription), "token": token})
 
 
 @router.post("/confirm/{token}", response_class=HTMLResponse)
 def confirm_now(request: Request, token: str, session: SessionDep, settings: SettingsDep):
     try:
-        subscription = signup.confirm_signup(session, settings, token)
+        subscription = signup.confirm_signup(session, settings, token, ip=request_client(request, settings))
     except (InvalidInputError, NotFoundError) as exc:
         return link_error(request, exc)
+    return page(request, "confirmed.html", {
+        "list_name": _list_name(session, subscription),
+        "preferences_token": preferences_token(settings.resolved_secret_key(), subscription)})
+
+
+def preferences_token(secret_key: str, subscription: Subscription) -> str:
+    ref = SubscriptionRef(subscriber_id=subscription.subscriber_id, list_id=subscription.list_id)
+    return make_token(secret_key, PREFERENCES, ref, email=subscription.subscriber.email)
+
+
+def _list_name(session, subscription: Subscription) -> str:
     mailing_list = session.get(MailingList, subscription.list_id)
-    ref_token = make_token(settings.resolved_secret_key(), PREFERENCES,
-                           _ref(subscription.subscriber_id, subscription.list_id))
-    return page(request, "confirmed.html", {"list_name": mailing_list.name, "preferences_token": ref_token})
-
-
-def _ref(subscriber_id: int, list_id: int) -> SubscriptionRef:
-    return SubscriptionRef(subscriber_id=subscriber_id, list_id=list_id)
+    return mailing_list.name if mailing_list else "this list"
 
 
 def link_error(request: Request, exc: Exception) -> HTMLResponse:

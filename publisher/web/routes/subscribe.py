@@ -16,16 +16,12 @@ from publisher.errors import (
     RateLimitedError,
 )
 from publisher.services import signup
+from publisher.web.clientip import request_client
 from publisher.web.deps import SessionDep, SettingsDep
 from publisher.web.routes.public import page
 from publisher.web.snippet import HONEYPOT, subscribe_snippet
 
 router = APIRouter()
-
-
-def client_ip(request: Request) -> str:
-    # uvicorn rewrites the client from X-Forwarded-For for trusted proxies (--forwarded-allow-ips).
-    return request.client.host if request.client else "unknown"
 
 
 @router.get("/subscribe/{list_name}", response_class=HTMLResponse)
@@ -44,8 +40,8 @@ def subscribe_submit(request: Request, list_name: str, session: SessionDep, sett
     context = {"list_name": list_name, "honeypot": HONEYPOT, "email": email, "name": name}
     try:
         mailing_list = signup.get_list_by_name(session, list_name)
-        signup.request_signup(session, settings, mailing_list, email=email, name=name, ip=client_ip(request),
-                              honeypot=website, source="form")
+        signup.request_signup(session, settings, mailing_list, email=email, name=name,
+                              ip=request_client(request, settings), honeypot=website, source="form")
     except NotFoundError as exc:
         return page(request, "error.html", {"title": "No such list", "message": str(exc)}, status=404)
     except InvalidInputError as exc:
@@ -82,7 +78,7 @@ def api_subscribe(body: SignupRequest, request: Request, session: SessionDep, se
     try:
         mailing_list = signup.get_list_by_name(session, body.list)
         signup.request_signup(session, settings, mailing_list, email=body.email, name=body.name,
-                              ip=client_ip(request), source="api")
+                              ip=request_client(request, settings), source="api")
     except NotFoundError as exc:
         return JSONResponse({"error": str(exc)}, status_code=404)
     except InvalidInputError as exc:
