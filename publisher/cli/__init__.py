@@ -6,6 +6,7 @@ import os
 import sys
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from publisher.cli import bounces, digest, dkim, feeds, lists, ops, sending, subscribers  # noqa: F401 - sending adds to digest
@@ -37,12 +38,25 @@ def main() -> None:
         from publisher.db import describe_database_error
 
         fail(describe_database_error(exc, get_settings().database_url))
+    except ValidationError as exc:
+        fail(settings_error(exc))
     except KeyboardInterrupt:
         fail("interrupted", code=130)
     except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback for a user
         if os.environ.get("PUBLISHER_DEBUG"):
             raise
         fail(f"unexpected {type(exc).__name__}: {exc} (set PUBLISHER_DEBUG=1 for the traceback)")
+
+
+def settings_error(exc: ValidationError) -> str:
+    """A malformed setting, named as the user wrote it (PUBLISHER_X), with what is wrong; never its value, which
+    may be a secret."""
+    problems = []
+    for error in exc.errors():
+        name = "PUBLISHER_" + "_".join(str(part) for part in error["loc"][:1]).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(message if message.startswith("PUBLISHER_") else f"{name}: {message}")
+    return "; ".join(problems)
 
 
 if __name__ == "__main__":

@@ -120,3 +120,18 @@ def test_a_providers_postgres_url_is_accepted(embedded, postgres_url, feed_serve
     embedded.run("init")
     embedded.run("feeds", "add", feed_server.url)
     assert feed_server.url in embedded.run("feeds", "list", "--json").stdout
+
+
+@pytest.mark.parametrize("variable, value, says", [
+    ("PUBLISHER_TRUSTED_PROXIES", "10.0.0.0/8, not-a-network", "'not-a-network' is not an IP address"),
+    ("PUBLISHER_BATCH_SIZE", "lots", "valid integer"),
+    ("PUBLISHER_ALLOW_PRIVATE_NETWORKS", "perhaps", "valid boolean"),
+    ("PUBLISHER_SMTP_TIMEOUT", f"{PASSWORD}", "valid number"),
+])
+def test_a_malformed_setting_is_named_in_one_line(embedded, variable, value, says):
+    embedded.env[variable] = value
+    result = embedded.run("status", check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {variable}: ") and says in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert PASSWORD not in result.stderr  # a setting's value may be a secret: it is never echoed
