@@ -84,3 +84,25 @@ class MailerUnavailableError(DeliveryError):
 
 class MailerAuthError(MailerUnavailableError):
     """The mail server refused our login or TLS: retrying will not help until a person fixes the settings."""
+
+
+# --- cross-posting ------------------------------------------------------------
+
+class CrosspostError(PublisherError):
+    """A cross-post could not be made."""
+
+
+class CrosspostRetryError(CrosspostError):
+    """A timeout, a 5xx or a 429: the same request (same key) may be sent again, after `retry_at` if given."""
+
+    def __init__(self, message: str, *, retry_at=None):
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class CrosspostRefusedError(CrosspostError):
+    """The platform refused this post for good (a 4xx other than 429): sending it again cannot help."""
+
+
+class CrosspostAuthError(CrosspostRefusedError):
+    """The platform refused our credentials: a person must fix the target (`crosspost targets add` again)."""
