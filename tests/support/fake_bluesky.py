@@ -6,9 +6,12 @@ refused, counted with uniseg (an independent grapheme counter)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
+import json
 import re
+import time
 
 from uniseg.graphemecluster import grapheme_clusters
 
@@ -25,8 +28,9 @@ class FakeBluesky(FakeService):
         self.writes: list[str] = []  # rkeys, in the order written (a rewrite appears twice)
         self.blobs: dict[str, bytes] = {}
         self.logins = 0
-        self.access: set[str] = set()
+        self.access: set[str] = set()  # valid now
         self.refresh: set[str] = set()
+        self.issued: set[str] = set()  # every access token ever given (an old one is "expired", not unknown)
         self._tokens = itertools.count(1)
         super().__init__()
 
@@ -46,7 +50,7 @@ class FakeBluesky(FakeService):
             self.refresh.discard(request.bearer)
             return 200, {}, self._session()
         if request.bearer not in self.access:
-            if request.bearer and request.bearer.startswith("access-"):
+            if request.bearer in self.issued:
                 return 400, {}, {"error": "ExpiredToken", "message": "Token has expired"}
             return 401, {}, {"error": "AuthenticationRequired", "message": "Authentication Required"}
         if nsid == "com.atproto.server.getSession":
@@ -72,8 +76,9 @@ class FakeBluesky(FakeService):
 
     def _session(self) -> dict:
         number = next(self._tokens)
-        access, refresh = f"access-{number}", f"refresh-{number}"
+        access, refresh = _jwt("com.atproto.access", number, 7200), _jwt("com.atproto.refresh", number, 90 * 86400)
         self.access.add(access)
+        self.issued.add(access)
         self.refresh.add(refresh)
         return {"accessJwt": access, "refreshJwt": refresh, "handle": self.handle, "did": DID, "active": True}
 
@@ -119,6 +124,16 @@ def _invalid(record: dict) -> str | None:
     if "createdAt" not in record:
         return "Record/createdAt is required"
     return None
+
+
+def _jwt(scope: str, number: int, lifetime: int) -> str:
+    """A JWT as the PDS issues them (atproto's client reads `exp` to refresh ahead of time); unsigned here."""
+    def part(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+    now = int(time.time())
+    return ".".join([part({"typ": "at+jwt", "alg": "ES256K"}),
+                     part({"scope": scope, "sub": DID, "iat": now, "exp": now + lifetime, "jti": str(number)}),
+                     "c2lnbmF0dXJl"])
 
 
 def _cid(data) -> str:
