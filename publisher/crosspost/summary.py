@@ -18,11 +18,11 @@ from publisher.crosspost.text import (
     ELLIPSIS,
     clusters,
     grapheme_count,
-    join_sentences,
     lead_text,
     mastodon_count,
+    more_follows,
     safe_grapheme_count,
-    sentences,
+    sentence_ends,
     shorten,
     tidy,
     word_breaks,
@@ -106,22 +106,23 @@ def write_summary(post: PostView, rules: Rules, template: jinja2.Template) -> Su
         raise InvalidInputError("this post has no link: a cross-post must carry one")
     shown = display_link(post.link, rules.link_display)
     render = _Renderer(template, post, rules, shown)
-    title, parts = tidy(post.title), sentences(lead_text(post.content_html))
+    title, lead = tidy(post.title), lead_text(post.content_html)
     tags = hashtags(post.categories) if rules.hashtags else []
-    text = (_whole_sentences(render, title, parts, tags) or _first_sentence_cut(render, title, parts)
+    ends = sentence_ends(lead)
+    text = (_whole_sentences(render, title, lead, ends, tags) or _first_sentence_cut(render, title, lead, ends)
             or render.fits(title, "", []) or _title_cut(render, title) or render.fits("", "", []))
     if text is None:
         raise InvalidInputError(f"{rules.platform}: even the link alone exceeds the limit of {rules.limit}")
     return _summary(rules, text, post.link, shown, tags)
 
 
-def _whole_sentences(render: _Renderer, title: str, parts: list[str], tags: list[str]) -> str | None:
+def _whole_sentences(render: _Renderer, title: str, lead: str, ends: list[int], tags: list[str]) -> str | None:
     """The most whole sentences that fit, with as many hashtags as fit beside at least one sentence."""
     for keep in range(len(tags), -1, -1):
-        best = render.fits(title, "", tags[:keep]) if not parts else None
-        for count in range(1, len(parts) + 1):
-            lead = join_sentences(parts[:count], more=count < len(parts))
-            text = render.fits(title, lead, tags[:keep])
+        best = render.fits(title, "", tags[:keep]) if not ends else None
+        for count, end in enumerate(ends, start=1):
+            kept = lead[:end] if count == len(ends) else more_follows(lead[:end])
+            text = render.fits(title, kept, tags[:keep])
             if text is None:
                 break
             best = text
@@ -130,10 +131,10 @@ def _whole_sentences(render: _Renderer, title: str, parts: list[str], tags: list
     return None
 
 
-def _first_sentence_cut(render: _Renderer, title: str, parts: list[str]) -> str | None:
-    if not parts:
+def _first_sentence_cut(render: _Renderer, title: str, lead: str, ends: list[int]) -> str | None:
+    if not ends:
         return None
-    return _longest(parts[0], lambda cut: render.fits(title, cut, []))
+    return _longest(lead[:ends[0]], lambda cut: render.fits(title, cut, []))
 
 
 def _title_cut(render: _Renderer, title: str) -> str | None:

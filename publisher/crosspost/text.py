@@ -75,25 +75,18 @@ def lead_text(html: str) -> str:
     return " ".join(reader.paragraphs)
 
 
-def sentences(text: str) -> list[str]:
-    found, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        if match.end() > start:
-            found.append(text[start:match.end()].strip())
-            start = match.end()
-    if text[start:].strip():
-        found.append(text[start:].strip())
-    return [s for s in found if s]
+def sentence_ends(text: str) -> list[int]:
+    """Where each sentence of `text` ends (its trailing spaces left out), in order: text[:end] is whole
+    sentences, exactly as written."""
+    ends = {len(text[:match.end()].rstrip()) for match in _SENTENCE_END.finditer(text)}
+    if text.strip():
+        ends.add(len(text.rstrip()))
+    return sorted(end for end in ends if end > 0)
 
 
-def join_sentences(parts: list[str], *, more: bool = False) -> str:
-    """Sentences back into running text (no space after CJK punctuation); an ellipsis when more follow."""
-    text = ""
-    for part in parts:
-        text += ("" if not text or text[-1] in _CJK_CLOSERS else " ") + part
-    if more and text:
-        text += ("" if text[-1] in _CJK_CLOSERS else " ") + ELLIPSIS
-    return text
+def more_follows(text: str) -> str:
+    """An ellipsis after whole sentences: more to read (no space after CJK punctuation)."""
+    return text + ("" if text[-1:] in _CJK_CLOSERS else " ") + ELLIPSIS
 
 
 def word_breaks(text: str) -> list[int]:

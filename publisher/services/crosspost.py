@@ -43,7 +43,12 @@ def record_news(session: Session, settings: Settings, results) -> list[int]:
     now = utcnow()
     posts = list(session.scalars(select(Post).where(Post.id.in_(news)))) if news else []
     following = store.targets_following(session, {post.feed_id for post in posts})
-    rows = [_new_row(settings, post, target, now) for post in posts for target in following.get(post.feed_id, [])]
+    seen = store.links_with_rows(session, {post.link for post in posts if post.link})
+    rows = []
+    for post in posts:
+        for target in following.get(post.feed_id, []):
+            rows.append(_new_row(settings, post, target, now, seen))
+            seen.add((target.id, post.link))
     created = store.insert_rows(session, rows)
     if created:
         made = session.execute(select(Crosspost.id, Crosspost.status, Crosspost.last_error)
@@ -55,13 +60,17 @@ def record_news(session: Session, settings: Settings, results) -> list[int]:
     return wake
 
 
-def _new_row(settings: Settings, post: Post, target: CrosspostTarget, now: datetime) -> dict:
+def _new_row(settings: Settings, post: Post, target: CrosspostTarget, now: datetime,
+             seen: set[tuple[int, str]]) -> dict:
     row = {"post_id": post.id, "target_id": target.id, "status": Status.PENDING.value, "attempts": 0,
            "created_at": now, "pending_since": now, "remote_key": _key(post, target, now)}
     max_age = timedelta(hours=target.max_age_hours or settings.crosspost_max_age_hours)
     published = post.published_at or post.first_seen_at
     if not post.link:
         row.update(status=Status.SKIPPED.value, last_error="skipped: the post has no link")
+    elif (target.id, post.link) in seen:
+        row.update(status=Status.SKIPPED.value,
+                   last_error="skipped: the same link came through another feed and is cross-posted once")
     elif published < now - max_age:
         row.update(status=Status.SKIPPED.value,
                    last_error=f"skipped: published {published:%Y-%m-%d %H:%M} UTC, older than {max_age} allows")

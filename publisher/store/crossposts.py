@@ -36,6 +36,15 @@ def targets_following(session: Session, feed_ids: Iterable[int]) -> dict[int, li
     return {feed_id: [t for t in targets if t.id not in named or feed_id in named[t.id]] for feed_id in feed_ids}
 
 
+def links_with_rows(session: Session, links: set[str]) -> set[tuple[int, str]]:
+    """(target, link) pairs that have a ledger row already: the same post may come through two feeds (a
+    blog's Atom feed and its RSS twin), and a reader of the account should see it once."""
+    if not links:
+        return set()
+    return set(session.execute(select(Crosspost.target_id, Post.link).join(Post, Post.id == Crosspost.post_id)
+                               .where(Post.link.in_(list(links)))).all())
+
+
 def insert_rows(session: Session, rows: list[dict]) -> list[int]:
     """Ledger rows for new (post, target) pairs; a pair already there is left alone (UNIQUE). Returns the ids
     of the rows created."""

@@ -171,6 +171,21 @@ def test_a_target_posts_only_the_feeds_it_follows_and_nothing_too_old(settings, 
     assert row.status == "skipped" and "older than" in row.last_error
 
 
+def test_a_post_reaching_a_target_through_two_feeds_is_posted_once(settings, blog, feed_server, fakes):
+    """Blogger's Atom feed and its ?alt=rss twin both added: one post on each account."""
+    blog.add_post("Old post")
+    add_feed(settings, feed_server.url)
+    add_feed(settings, feed_server.rss_url)
+    for platform in PLATFORMS:
+        add_target(settings, platform, fakes[platform])
+    blog.add_post("Twice fed")
+    poll(settings)
+    poll(settings)
+    for platform in PLATFORMS:
+        assert posted(platform, fakes[platform]) == 1, platform
+    assert sorted(r.status for r in _rows()) == ["posted"] * 3 + ["skipped"] * 3
+
+
 @pytest.mark.parametrize("platform,status,words", [
     ("webhook", 400, "400"), ("webhook", 410, "410"), ("mastodon", 422, "422"),
     ("mastodon", 401, "credentials"), ("bluesky", 400, "400")])

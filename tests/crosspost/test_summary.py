@@ -12,6 +12,7 @@ import pytest
 import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mastodon import Mastodon
 from uniseg.graphemecluster import grapheme_clusters
 
 from publisher.crosspost.summary import BLUESKY, MASTODON, WEBHOOK, PostView, Rules, display_link, hashtags, write_summary
@@ -50,10 +51,15 @@ def _post(article: str, title: str = "A title", link: str = LINK, categories=("n
 
 
 def _counts(rules: Rules, text: str) -> list[int]:
-    """The platform's count by three counters: ours (current Unicode), uniseg's, and our conservative one."""
+    """The platform's count by several counters: regex's and uniseg's clusters, our conservative one, and for
+    Mastodon, Mastodon.py's own get_status_length (its URL pattern, URLs as 23)."""
+    original = text
     if rules.url_length:  # Mastodon: URLs as 23
         text = regex.sub(r"https?://\S+", "x" * rules.url_length, text)
-    return [len(regex.findall(r"\X", text)), len(list(grapheme_clusters(text))), safe_grapheme_count(text)]
+    counts = [len(regex.findall(r"\X", text)), len(list(grapheme_clusters(text))), safe_grapheme_count(text)]
+    if rules.url_length == 23:
+        counts.append(Mastodon.get_status_length(original))
+    return counts
 
 
 def _assert_well_formed(summary, post: PostView, rules: Rules) -> None:
@@ -160,3 +166,28 @@ def test_no_generated_text_in_any_script_exceeds_the_count_or_loses_the_link(tit
         link = summary.facets()[0]
         assert summary.text.encode()[link["index"]["byteStart"]:link["index"]["byteEnd"]].decode() == \
             summary.text[slice(*summary.link_span)]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.lists(_TEXT, min_size=1, max_size=6), platform=st.sampled_from(["mastodon", "bluesky"]),
+       limit=st.integers(min_value=40, max_value=400))
+def test_no_generated_text_is_cut_inside_a_word_or_a_cluster(body, platform, limit):
+    base = PLATFORMS[platform]
+    rules = Rules(platform, limit=limit, url_length=base.url_length, link_display=base.link_display)
+    post = PostView(title="", link="https://blog.example.org/p", content_html="".join(
+        f"<p>{html.escape(b)}</p>" for b in body))
+    summary = write_summary(post, rules, BARE)
+    lead_part = summary.text[:summary.link_span[0]].strip()
+    full = lead_text(post.content_html)
+    if not lead_part or lead_part == full:
+        return
+    assert lead_part.endswith(ELLIPSIS)
+    kept = lead_part.removesuffix(ELLIPSIS).rstrip()
+    kept_clusters = regex.findall(r"\X", kept)
+    assert kept_clusters == regex.findall(r"\X", full)[:len(kept_clusters)]  # a prefix, whole clusters
+    rest = full[len(kept):]
+    # What follows the kept words starts a new word: whitespace, or the cut came after a CJK character,
+    # or only trailing punctuation was tidied away before the ellipsis.
+    cjk = r"[\p{Han}\p{Hiragana}\p{Katakana}。！？、」』）]"  # scripts (and their stops) without spaces
+    assert rest == "" or rest[0].isspace() or regex.match(cjk, kept[-1]) or \
+        regex.match(r"[,;:–—\-(/]+(\s|$)", rest), (kept[-10:], rest[:10])
