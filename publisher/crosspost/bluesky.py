@@ -63,8 +63,11 @@ class BlueskyPoster:
         did = self._session()["did"]
         answer = self._xrpc("POST", "com.atproto.repo.putRecord", "writing the post",
                             json={"repo": did, "collection": COLLECTION, "rkey": publication.key, "record": record})
+        uri = answer.get("uri") if isinstance(answer, dict) else None
+        if not isinstance(uri, str) or not uri.endswith(f"/{publication.key}"):
+            raise ValueError(f"putRecord answered without the record's URI: {str(answer)[:200]}")
         url = f"https://bsky.app/profile/{self.session_state.get('handle') or did}/post/{publication.key}"
-        return Posted(answer.get("uri") or publication.key, url, f"record {answer.get('uri')} written")
+        return Posted(uri, url, f"record {uri} written")
 
     def close(self) -> None:
         self.client.close()

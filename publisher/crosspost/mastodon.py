@@ -60,7 +60,7 @@ class MastodonPoster:
         for status in statuses or []:
             content = html.unescape(status.get("content") or "")
             if f'href="{link}"' in content or link in (status.get("text") or ""):
-                return Posted(str(status["id"]), status.get("url"), "found among the account's recent statuses")
+                return _posted(status, "found among the account's recent statuses")
         return None
 
     def publish(self, publication: Publication) -> Posted:
@@ -68,10 +68,10 @@ class MastodonPoster:
         if publication.remote_id:
             status = self._call("PUT", f"/api/v1/statuses/{publication.remote_id}", "editing the status",
                                 json={"status": text}).json()
-            return Posted(str(status["id"]), status.get("url"), "edited")
+            return _posted(status, "edited")
         status = self._call("POST", "/api/v1/statuses", "posting the status", json={"status": text},
                             headers={"Idempotency-Key": publication.key}).json()
-        return Posted(str(status["id"]), status.get("url"), f"status {status['id']} created")
+        return _posted(status, "created")
 
     def _call(self, method: str, path: str, what: str, *, auth: bool = True, headers: dict | None = None,
               **kwargs) -> httpx.Response:
@@ -81,3 +81,12 @@ class MastodonPoster:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _posted(status, what: str) -> Posted:
+    """A status as the API returns it; anything else is no proof that it exists (ValueError: retried)."""
+    status_id = status.get("id") if isinstance(status, dict) else None
+    if not isinstance(status_id, (str, int)) or isinstance(status_id, bool) or str(status_id) == "":
+        raise ValueError(f"no status id in the answer: {str(status)[:200]}")
+    url = status.get("url")
+    return Posted(str(status_id), url if isinstance(url, str) else None, f"status {status_id} {what}")

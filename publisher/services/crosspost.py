@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import jinja2
-from sqlalchemy import event, exists, select
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from publisher.config import Settings
@@ -38,10 +38,10 @@ def record_news(session: Session, settings: Settings, results) -> list[int]:
     Workers are woken once the watcher's transaction commits. Returns the rows to post."""
     news = [post.id for result in results for post in result.new if not post.is_baseline]
     edited = [post.id for result in results for post in result.updated]
-    if not (news or edited) or not session.scalar(select(exists().where(CrosspostTarget.id.is_not(None)))):
+    if not (news or edited) or not store.any_targets(session):
         return []
     now = utcnow()
-    posts = list(session.scalars(select(Post).where(Post.id.in_(news)))) if news else []
+    posts = store.posts_by_id(session, news)
     following = store.targets_following(session, {post.feed_id for post in posts})
     seen = store.links_with_rows(session, {post.link for post in posts if post.link})
     rows = []
@@ -49,12 +49,7 @@ def record_news(session: Session, settings: Settings, results) -> list[int]:
         for target in following.get(post.feed_id, []):
             rows.append(_new_row(settings, post, target, now, seen))
             seen.add((target.id, post.link))
-    created = store.insert_rows(session, rows)
-    if created:
-        made = session.execute(select(Crosspost.id, Crosspost.status, Crosspost.last_error)
-                               .where(Crosspost.id.in_(created))).all()
-        store.record(session, [(i, Status(status), reason or "recorded as news") for i, status, reason in made], now)
-    wake = [i for i, status, _ in (made if created else []) if status == Status.PENDING]
+    wake = store.insert_rows(session, rows, now=now)
     wake += store.request_edits(session, edited, now=now, commit=False)
     _wake_after_commit(session, wake)
     return wake
@@ -139,6 +134,9 @@ def _attempt(settings: Settings, poster: Poster, row: Crosspost, post: Post, fee
         return Status.FAILED, str(exc), {"next_attempt_at": None}
     except PublisherError as exc:  # a template that fails, credentials we cannot decrypt: a person must act
         return Status.FAILED, str(exc), {"next_attempt_at": None}
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # an answer not of the API's shape: retried, then given up
+        unexpected = CrosspostRetryError(f"{poster.platform}: unexpected answer ({type(exc).__name__}: {exc})")
+        return _retry_or_give_up(settings, row, unexpected, now)
     return Status.POSTED, posted.reply, _posted_values(posted, publication, post, now)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -45,9 +45,17 @@ def links_with_rows(session: Session, links: set[str]) -> set[tuple[int, str]]:
                                .where(Post.link.in_(list(links)))).all())
 
 
-def insert_rows(session: Session, rows: list[dict]) -> list[int]:
-    """Ledger rows for new (post, target) pairs; a pair already there is left alone (UNIQUE). Returns the ids
-    of the rows created."""
+def any_targets(session: Session) -> bool:
+    return session.scalar(select(exists().where(CrosspostTarget.id.is_not(None))))
+
+
+def posts_by_id(session: Session, post_ids: list[int]) -> list[Post]:
+    return list(session.scalars(select(Post).where(Post.id.in_(post_ids)).order_by(Post.id))) if post_ids else []
+
+
+def insert_rows(session: Session, rows: list[dict], *, now: datetime) -> list[int]:
+    """Ledger rows for new (post, target) pairs, each with its first event; a pair already there is left alone
+    (UNIQUE). Returns the ids of the rows created pending (the ones to post)."""
     if not rows:
         return []
     dialect = session.get_bind().dialect.name
@@ -55,8 +63,10 @@ def insert_rows(session: Session, rows: list[dict]) -> list[int]:
     statement = make(Crosspost).on_conflict_do_nothing(index_elements=["post_id", "target_id"])
     created = []
     for row in rows:  # one by one: RETURNING with ON CONFLICT is per statement
-        created += session.scalars(statement.values(**row).returning(Crosspost.id)).all()
-    return created
+        for crosspost_id in session.scalars(statement.values(**row).returning(Crosspost.id)):
+            created.append((crosspost_id, Status(row["status"]), row.get("last_error") or "recorded as news"))
+    record(session, created, now)
+    return [crosspost_id for crosspost_id, status, _ in created if status is Status.PENDING]
 
 
 def claim(session: Session, crosspost_id: int, *, now: datetime) -> Crosspost | None:

@@ -198,6 +198,19 @@ def test_a_4xx_gives_up_with_the_reason(settings, blog, feed_server, fakes, plat
     assert len(fakes[platform].calls(*WRITE[platform])) == 1
 
 
+@pytest.mark.parametrize("platform", ["mastodon", "bluesky"])
+@pytest.mark.parametrize("body", [{}, {"id": None, "url": 3, "uri": 7}, {"id": True, "uri": "at://elsewhere"}, [],
+                                  "not json", "null"])
+def test_an_answer_not_of_the_api_shape_is_retried_not_taken_for_a_post(settings, blog, feed_server, fakes,
+                                                                        platform, body):
+    fakes[platform].fail(*WRITE[platform], Fault(status=200, body=body.encode() if isinstance(body, str) else body))
+    _news(settings, blog, feed_server, (platform, fakes[platform], {}))
+    (row,) = _rows()
+    assert row.status == "retrying" and "unexpected answer" in row.last_error
+    _retry_due(settings)
+    assert [r.status for r in _rows()] == ["posted"] and posted(platform, fakes[platform]) == 1
+
+
 def test_bluesky_sessions_are_kept_refreshed_and_renewed(settings, blog, feed_server, bluesky):
     _news(settings, blog, feed_server, ("bluesky", bluesky, {}))
     assert bluesky.logins == 1
