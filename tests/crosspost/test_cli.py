@@ -4,9 +4,15 @@ one line; secrets never appear in anything it prints."""
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 import regex
+
+from tests.support.deploy import Publisher, base_env
+from tests.support.feeds import Blog, FeedServer
 
 from tests.support.fake_bluesky import FakeBluesky
 from tests.support.fake_mastodon import FakeMastodon
@@ -20,19 +26,34 @@ ARTICLES = {
 SECRETS = ("mastodon-token", "app-pass-word", "webhook-secret")
 
 
-@pytest.fixture
-def site(embedded, feed_server, blog):
+def _site(publisher, feed_url, blog) -> Publisher:
     blog.add_post("Old post")
-    embedded.run("init")
-    embedded.run("feeds", "add", feed_server.url)
+    publisher.run("init")
+    publisher.run("feeds", "add", feed_url)
     for title, body in ARTICLES.items():
         blog.add_post(f"{title} article", body)
-    embedded.run("poll")
-    return embedded
+    publisher.run("poll")
+    return publisher
+
+
+@pytest.fixture
+def site(embedded, feed_server, blog):
+    return _site(embedded, feed_server.url, blog)
+
+
+@pytest.fixture(scope="module")
+def shared():
+    """One site for the tests that only read (previews, refused input): set up once, it saves minutes."""
+    blog = Blog()
+    workdir = Path(tempfile.mkdtemp(prefix="crosspost-cli-"))
+    with FeedServer(blog) as server:
+        yield _site(Publisher(workdir, base_env(workdir)), server.url, blog), blog
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.mark.parametrize("reference", ["id", "link"])
-def test_preview_fits_each_article_to_each_platform(site, blog, reference):
+def test_preview_fits_each_article_to_each_platform(shared, reference):
+    site, blog = shared
     refs = ["2", "3", "4"] if reference == "id" else [post.link for post in blog.posts[1:]]
     for ref in refs:
         variants = json.loads(site.run("crosspost", "preview", ref, "--json").stdout)
@@ -51,7 +72,8 @@ def test_preview_fits_each_article_to_each_platform(site, blog, reference):
             assert lead.endswith(" …") and lead[:-2].rstrip()[-1] in ".?!؟", lead[-40:]
 
 
-def test_preview_of_one_platform_and_as_text(site, blog):
+def test_preview_of_one_platform_and_as_text(shared):
+    site, blog = shared
     (only,) = json.loads(site.run("crosspost", "preview", "2", "--platform", "bluesky", "--json").stdout)
     assert only["platform"] == "bluesky" and only["limit"] == 300
     printed = site.run("crosspost", "preview", blog.posts[2].link).stdout
@@ -70,8 +92,8 @@ def test_preview_of_one_platform_and_as_text(site, blog):
     (("crosspost", "targets", "add", "mastodon", "m", "--instance", "https://x.example", "--token", "t",
       "--on-edit", "rewrite"), "--on-edit must be skip or edit"),
 ])
-def test_bad_input_is_one_clear_line(site, args, message):
-    result = site.run(*args, check=False)
+def test_bad_input_is_one_clear_line(shared, args, message):
+    result = shared[0].run(*args, check=False)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr

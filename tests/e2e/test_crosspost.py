@@ -115,6 +115,9 @@ def test_new_posts_are_cross_posted_by_the_running_publisher(deployment, process
     assert _posted(fakes) == {"mastodon": 1, "bluesky": 1, "webhook": 1}
     status = deployment.run("crosspost", "status", "--json").stdout
     assert '"posted": 3' in status
+    logs = "".join(p.read_text(errors="replace") for p in deployment.workdir.glob("*.log")) + status
+    for secret in (fakes["mastodon"].token, fakes["bluesky"].password, fakes["webhook"].secret):
+        assert secret not in logs  # neither the worker, the scheduler nor the web app ever prints one
 
 
 def test_a_worker_killed_mid_post_leaves_no_duplicate(scaled, feed_server, blog, fakes, tmp_path):
