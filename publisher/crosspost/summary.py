@@ -33,6 +33,8 @@ PLATFORMS = ("mastodon", "bluesky", "webhook")
 # Where the link goes while the text is being fitted: a private-use character no post contains after tidying.
 _LINK = "\ue000"
 _TAG_WORD = regex.compile(r"[\p{L}\p{N}\p{M}_]+")
+# Characters per grapheme cluster we allow for when looking at a post's head (emoji sequences run to ~10).
+MAX_CLUSTER_CHARS = 20
 
 
 @dataclass(frozen=True)
@@ -106,22 +108,30 @@ def write_summary(post: PostView, rules: Rules, template: jinja2.Template) -> Su
         raise InvalidInputError("this post has no link: a cross-post must carry one")
     shown = display_link(post.link, rules.link_display)
     render = _Renderer(template, post, rules, shown)
+    # Only the head of a long article can fit: sentences are looked for there (a 1 MB post costs no more).
+    size = rules.limit * MAX_CLUSTER_CHARS
     title, lead = tidy(post.title), lead_text(post.content_html)
+    if len(title) > size:
+        title = _longest(title[:size], lambda cut: cut) or ""
+    window, more = lead[:size], len(lead) > size
+    ends = sentence_ends(window)
+    if more and ends and ends[-1] == len(window.rstrip()):
+        ends.pop()  # where the window ends is no sentence's end
     tags = hashtags(post.categories) if rules.hashtags else []
-    ends = sentence_ends(lead)
-    text = (_whole_sentences(render, title, lead, ends, tags) or _first_sentence_cut(render, title, lead, ends)
+    text = (_whole_sentences(render, title, window, ends, more, tags) or _first_sentence_cut(render, title, window, ends)
             or render.fits(title, "", []) or _title_cut(render, title) or render.fits("", "", []))
     if text is None:
         raise InvalidInputError(f"{rules.platform}: even the link alone exceeds the limit of {rules.limit}")
     return _summary(rules, text, post.link, shown, tags)
 
 
-def _whole_sentences(render: _Renderer, title: str, lead: str, ends: list[int], tags: list[str]) -> str | None:
+def _whole_sentences(render: _Renderer, title: str, lead: str, ends: list[int], more: bool,
+                     tags: list[str]) -> str | None:
     """The most whole sentences that fit, with as many hashtags as fit beside at least one sentence."""
     for keep in range(len(tags), -1, -1):
-        best = render.fits(title, "", tags[:keep]) if not ends else None
+        best = render.fits(title, "", tags[:keep]) if not lead.strip() else None
         for count, end in enumerate(ends, start=1):
-            kept = lead[:end] if count == len(ends) else more_follows(lead[:end])
+            kept = lead[:end] if count == len(ends) and not more else more_follows(lead[:end])
             text = render.fits(title, kept, tags[:keep])
             if text is None:
                 break
@@ -132,9 +142,8 @@ def _whole_sentences(render: _Renderer, title: str, lead: str, ends: list[int], 
 
 
 def _first_sentence_cut(render: _Renderer, title: str, lead: str, ends: list[int]) -> str | None:
-    if not ends:
-        return None
-    return _longest(lead[:ends[0]], lambda cut: render.fits(title, cut, []))
+    first = lead[:ends[0]] if ends else lead
+    return _longest(first, lambda cut: render.fits(title, cut, [])) if first.strip() else None
 
 
 def _title_cut(render: _Renderer, title: str) -> str | None:

@@ -188,12 +188,14 @@ def document(post: Post, feed_title: str | None) -> dict:
 
 
 def description(html: str, limit: int = 300) -> str:
-    """A link card's description: the lead, shortened between words."""
+    """A link card's description: the lead, shortened between words to fewer than `limit` clusters."""
     text = lead_text(html)
-    if len(clusters(text)) <= limit:
+    head = clusters(text[:limit * 20])  # a cluster is rarely over 20 characters: no need to split the rest
+    if len(head) <= limit and len(text) <= limit * 20:
         return text
-    breaks = [b for b in word_breaks(text) if len(clusters(text[:b])) < limit]
-    return shorten(text, breaks[-1]) if breaks else ""
+    cut = "".join(head[:limit - 1])
+    breaks = word_breaks(cut)
+    return shorten(cut, breaks[-1]) if breaks else ""
 
 
 @functools.cache
