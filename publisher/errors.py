@@ -89,14 +89,18 @@ class MailerAuthError(MailerUnavailableError):
 # --- cross-posting ------------------------------------------------------------
 
 class CrosspostError(PublisherError):
-    """A cross-post could not be made."""
+    """A cross-post could not be made. status: the HTTP status, code: the platform's error name, if any."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status, self.code = status, code
 
 
 class CrosspostRetryError(CrosspostError):
     """A timeout, a 5xx or a 429: the same request (same key) may be sent again, after `retry_at` if given."""
 
-    def __init__(self, message: str, *, retry_at=None):
-        super().__init__(message)
+    def __init__(self, message: str, *, retry_at=None, status: int | None = None, code: str | None = None):
+        super().__init__(message, status=status, code=code)
         self.retry_at = retry_at
 
 

@@ -11,7 +11,7 @@ import httpx
 
 from publisher.crosspost.poster import Posted, Publication, request
 from publisher.crosspost.summary import BLUESKY, Rules
-from publisher.errors import CrosspostAuthError, CrosspostError, CrosspostRefusedError, CrosspostRetryError
+from publisher.errors import CrosspostError, CrosspostRefusedError, CrosspostRetryError
 
 COLLECTION = "app.bsky.feed.post"
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable, as the AT Protocol's TIDs
@@ -121,16 +121,12 @@ class BlueskyPoster:
         try:
             return request(self.client, method, url, what=f"Bluesky: {what}", headers=headers,
                            allow_private_networks=self.allow_private_networks, **kwargs)
-        except (CrosspostAuthError, CrosspostRefusedError) as exc:
-            if token and _is_expired(exc):
-                raise _Expired(str(exc)) from exc
+        except CrosspostRefusedError as exc:  # (a CrosspostAuthError is one too)
+            if token and (exc.code == "ExpiredToken" or exc.status == 401):
+                raise _Expired(str(exc), status=exc.status, code=exc.code) from exc
             raise
 
 
 class _Expired(CrosspostRetryError):
     """The access token expired: refresh the session and repeat the call."""
 
-
-def _is_expired(exc: Exception) -> bool:
-    text = str(exc)
-    return "ExpiredToken" in text or ": 401 " in text

@@ -85,12 +85,14 @@ def raise_for_status(response: httpx.Response, what: str) -> None:
     status = response.status_code
     if 200 <= status < 300:
         return
-    detail = f"{what}: {status} {_reason(response)}"
+    reason, code = _reason(response)
+    detail = f"{what}: {status} {reason}"
     if status in (408, 425, 429) or status >= 500:
-        raise CrosspostRetryError(detail, retry_at=retry_at(response))
+        raise CrosspostRetryError(detail, retry_at=retry_at(response), status=status, code=code)
     if status in (401, 403):
-        raise CrosspostAuthError(f"{detail} (check the target's credentials: `publisher crosspost targets test`)")
-    raise CrosspostRefusedError(detail)
+        raise CrosspostAuthError(f"{detail} (check the target's credentials: `publisher crosspost targets test`)",
+                                 status=status, code=code)
+    raise CrosspostRefusedError(detail, status=status, code=code)
 
 
 def retry_at(response: httpx.Response, now: datetime | None = None) -> datetime | None:
@@ -126,16 +128,18 @@ def _moment(value: str | None, now: datetime) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _reason(response: httpx.Response) -> str:
+def _reason(response: httpx.Response) -> tuple[str, str | None]:
+    """What the platform said, for a person; and its error name (XRPC's `error`), for us."""
     try:
         body = response.json()
     except ValueError:
-        return " ".join(response.text.split())[:300]
+        return " ".join(response.text.split())[:300], None
     if isinstance(body, dict):
         parts = [str(body[k]) for k in ("error", "message", "error_description") if body.get(k)]
         if parts:
-            return ": ".join(dict.fromkeys(parts))[:300]
-    return str(body)[:300]
+            code = body.get("error") if isinstance(body.get("error"), str) else None
+            return ": ".join(dict.fromkeys(parts))[:300], code
+    return str(body)[:300], None
 
 
 def _host(url: str) -> str:
