@@ -14,7 +14,7 @@ from publisher.db import session_scope
 from publisher.models import Crosspost, CrosspostEvent, Post
 from publisher.models.base import utcnow
 from publisher.services import crosspost as crossposting
-from publisher.services import crosspost_status
+from publisher.services import crosspost_status, crosspost_targets
 from tests.crosspost.conftest import add_feed, add_target, poll, posted
 from tests.support.fake_http import Fault
 
@@ -50,8 +50,8 @@ def test_news_reaches_every_target_once_and_the_baseline_never(settings, blog, f
     _news(settings, blog, feed_server, *[(p, fakes[p], {}) for p in PLATFORMS])
     for platform in PLATFORMS:
         assert posted(platform, fakes[platform]) == 1, platform
-    status = mastodon_text = fakes["mastodon"].statuses[0]["text"]
-    assert "Fresh news" in mastodon_text and "/post-2.html" in mastodon_text and "Old post" not in status
+    mastodon_text = fakes["mastodon"].statuses[0]["text"]
+    assert "Fresh news" in mastodon_text and "/post-2.html" in mastodon_text and "Old post" not in mastodon_text
     record = next(iter(fakes["bluesky"].records.values()))
     assert record["embed"]["external"]["uri"].endswith("/post-2.html")
     assert record["facets"][0]["features"][0]["uri"].endswith("/post-2.html")
@@ -60,8 +60,8 @@ def test_news_reaches_every_target_once_and_the_baseline_never(settings, blog, f
     assert "First sentence" in event["post"]["content_html"]
 
     poll(settings)  # nothing new: nothing posted again
-    report = crosspost_status.status(_session := session_scope().__enter__())
-    _session.close()
+    with session_scope() as session:
+        report = crosspost_status.status(session)
     assert report["counts"]["posted"] == 3 and sum(report["counts"].values()) == 3
     assert {r["target"]: bool(r["remote_url"]) for r in report["crossposts"]} == dict.fromkeys(PLATFORMS, True)
     for platform in PLATFORMS:
@@ -125,6 +125,24 @@ def test_rate_limits_are_honoured(settings, blog, feed_server, fakes, platform):
     assert row.status == "retrying" and row.next_attempt_at == reset
     _retry_due(settings)  # not due yet: nothing sent
     assert len(fakes[platform].calls(*WRITE[platform])) == 1
+
+
+@pytest.mark.parametrize("max_characters", [120, 500, 5000])
+def test_the_instance_limit_is_what_the_status_is_fitted_to(settings, blog, feed_server, max_characters):
+    from mastodon import Mastodon
+
+    from tests.support.fake_mastodon import FakeMastodon
+
+    body = "<p>" + "A sentence of the long article, with several words. " * 200 + "</p>"
+    with FakeMastodon(max_characters=max_characters) as mastodon:
+        blog.add_post("Old post")
+        add_feed(settings, feed_server.url)
+        add_target(settings, "mastodon", mastodon)
+        blog.add_post("Long article", body)
+        poll(settings)
+        (status,) = mastodon.statuses  # the instance refuses (422) what is over its limit
+    length = Mastodon.get_status_length(status["text"])
+    assert max_characters - 60 < length <= max_characters  # whole sentences of ~52 characters: close to it
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -259,12 +277,7 @@ def test_secrets_are_encrypted_at_rest_and_never_listed(settings, fakes):
         add_target(settings, platform, fakes[platform])
     with session_scope() as session:
         stored = " ".join(str(v) for row in session.execute(text("SELECT * FROM crosspost_targets")) for v in row)
-        listed = str(crosspost_targets_list(session))
+        listed = str(crosspost_targets.list_targets(session))
     for secret in ("mastodon-token", "app-pass-word", "webhook-secret"):
         assert secret not in stored and secret not in listed
 
-
-def crosspost_targets_list(session):
-    from publisher.services import crosspost_targets
-
-    return crosspost_targets.list_targets(session)
