@@ -109,7 +109,11 @@ def deliver(session: Session, settings: Settings, crosspost_id: int, *, poster: 
         return None
     post, target = session.get(Post, row.post_id), session.get(CrosspostTarget, row.target_id)
     feed_title = store.feed_title(session, post.feed_id)
-    poster = poster or open_poster(settings, target)
+    try:
+        poster = poster or open_poster(settings, target)
+    except PublisherError as exc:  # credentials we cannot decrypt (the secret key changed): a person must act
+        store.settle(session, row.id, Status.FAILED, str(exc), now=utcnow(), next_attempt_at=None)
+        return Status.FAILED.value
     try:
         status, reply, values = _attempt(settings, poster, row, post, feed_title, now)
     finally:

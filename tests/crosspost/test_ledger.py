@@ -272,6 +272,22 @@ def test_every_state_change_is_an_event(settings, blog, feed_server, mastodon):
     assert events == ["pending", "sending", "retrying", "pending", "sending", "posted"]
 
 
+def test_credentials_sealed_under_another_secret_key_fail_the_row_with_what_to_do(settings, blog, feed_server,
+                                                                                  mastodon, monkeypatch):
+    from publisher.config import get_settings
+
+    blog.add_post("Old post")
+    add_feed(settings, feed_server.url)
+    add_target(settings, "mastodon", mastodon)
+    monkeypatch.setenv("PUBLISHER_SECRET_KEY", "another-key-" * 4)
+    get_settings.cache_clear()
+    blog.add_post("Fresh news")
+    poll(get_settings())
+    (row,) = _rows()
+    assert row.status == "failed" and "PUBLISHER_SECRET_KEY changed" in row.last_error
+    assert "add it again" in row.last_error and mastodon.requests == []
+
+
 def test_secrets_are_encrypted_at_rest_and_never_listed(settings, fakes):
     for platform in PLATFORMS:
         add_target(settings, platform, fakes[platform])
