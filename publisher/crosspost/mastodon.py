@@ -5,6 +5,7 @@ limits from /api/v2/instance; our earlier status found in the account's statuses
 from __future__ import annotations
 
 import html
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -13,6 +14,7 @@ from publisher.crosspost.summary import MASTODON, Rules
 from publisher.errors import CrosspostError, CrosspostRetryError
 
 RECENT_STATUSES = 40  # the API's maximum page
+CLOCK_SKEW = timedelta(minutes=5)  # between our clock and the instance's
 
 
 class MastodonPoster:
@@ -51,13 +53,17 @@ class MastodonPoster:
         return f"@{account.get('acct') or account.get('username')} on {self.instance}"
 
     def find(self, publication: Publication) -> Posted | None:
-        """Our status for this post among the account's recent ones: one whose content links to the post."""
+        """Our status for this post among the account's recent ones: one whose content links to the post, made
+        after the post was recorded for this account (a status the author wrote by hand before is not ours)."""
         if self._account_id is None:
             self.verify()
         statuses = self._call("GET", f"/api/v1/accounts/{self._account_id}/statuses",
                               "looking for an earlier status", params={"limit": RECENT_STATUSES}).json()
         link = publication.summary.link
+        since = publication.created_at - CLOCK_SKEW
         for status in statuses or []:
+            if _created(status) < since:
+                continue
             content = html.unescape(status.get("content") or "")
             if f'href="{link}"' in content or link in (status.get("text") or ""):
                 return _posted(status, "found among the account's recent statuses")
@@ -90,3 +96,11 @@ def _posted(status, what: str) -> Posted:
         raise ValueError(f"no status id in the answer: {str(status)[:200]}")
     url = status.get("url")
     return Posted(str(status_id), url if isinstance(url, str) else None, f"status {status_id} {what}")
+
+
+def _created(status: dict) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(status.get("created_at")).replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)  # no date to go by: judged by its link alone

@@ -106,12 +106,33 @@ def test_after_mastodon_forgot_the_key_the_status_is_found_not_posted_again(sett
     settings = get_settings()
     mastodon.fail(*WRITE["mastodon"], Fault(delay=2.5))
     _news(settings, blog, feed_server, ("mastodon", mastodon, {}))
+    ours = mastodon.statuses[0]
+    # The author had tooted the link by hand the day before: that status is not ours.
+    by_hand = {**ours, "id": "1", "created_at": (utcnow() - timedelta(days=1)).isoformat(), "text": "mine"}
+    mastodon.statuses.insert(0, by_hand)
     mastodon.forget_keys()  # more than an hour later
     _retry_due(settings)
     (row,) = _rows()
-    assert row.status == "posted" and len(mastodon.statuses) == 1
-    assert row.remote_id == mastodon.statuses[0]["id"]
+    assert row.status == "posted" and len(mastodon.statuses) == 2
+    assert row.remote_id == ours["id"]
     assert len(mastodon.calls(*WRITE["mastodon"])) == 1  # found among the recent statuses: no second POST
+
+
+def test_a_status_the_author_made_by_hand_before_is_not_taken_for_ours(settings, blog, feed_server, mastodon,
+                                                                       monkeypatch):
+    monkeypatch.setenv("PUBLISHER_CROSSPOST_IDEMPOTENCY_SECONDS", "0")
+    from publisher.config import get_settings
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    mastodon.fail(*WRITE["mastodon"], Fault(status=504))  # nothing stored
+    _news(settings, blog, feed_server, ("mastodon", mastodon, {}))
+    link = blog.posts[-1].link
+    mastodon.statuses.append({"id": "1", "created_at": (utcnow() - timedelta(days=1)).isoformat(),
+                              "content": f'<p>Read <a href="{link}">{link}</a></p>', "url": "x", "text": link})
+    _retry_due(settings)
+    (row,) = _rows()
+    assert row.status == "posted" and row.remote_id != "1" and len(mastodon.statuses) == 2
 
 
 @pytest.mark.parametrize("platform", ["mastodon", "bluesky"])
