@@ -91,6 +91,24 @@ class Settings(BaseSettings):
     # loss); "retry" treats it as a 4xx (no loss, maybe a duplicate).
     unknown_policy: str = "hold"
 
+    # Cross-posting. A post published longer ago than this is not cross-posted (a target may say otherwise).
+    crosspost_max_age_hours: float = 72.0
+    # Seconds for one request to a platform or a webhook.
+    crosspost_timeout: float = 15.0
+    # A timeout, 5xx or 429 is retried after base * 2^attempt (with jitter, or when the platform says), at most
+    # this many attempts in all.
+    crosspost_retry_base_seconds: float = 30.0
+    crosspost_max_attempts: int = 8
+    # A cross-post claimed this long ago by a worker that died is handed back (and retried with the same key).
+    crosspost_sending_timeout_seconds: float = 300.0
+    # A pending cross-post no worker took for this long lost its queue message: queued again.
+    crosspost_stall_seconds: float = 60.0
+    # Mastodon keeps an Idempotency-Key for an hour: a retry later than this after the first attempt looks
+    # for our status in the account's recent statuses before posting again.
+    crosspost_idempotency_seconds: float = 3000.0
+    # Largest thumbnail fetched for a Bluesky link card (Bluesky takes blobs up to 1,000,000 bytes there).
+    crosspost_thumbnail_bytes: int = 1_000_000
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _proxy_networks(cls, value):

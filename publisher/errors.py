@@ -92,3 +92,29 @@ class MailerUnavailableError(DeliveryError):
 
 class MailerAuthError(MailerUnavailableError):
     """The mail server refused our login or TLS: retrying will not help until a person fixes the settings."""
+
+
+# --- cross-posting ------------------------------------------------------------
+
+class CrosspostError(PublisherError):
+    """A cross-post could not be made. status: the HTTP status, code: the platform's error name, if any."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+class CrosspostRetryError(CrosspostError):
+    """A timeout, a 5xx or a 429: the same request (same key) may be sent again, after `retry_at` if given."""
+
+    def __init__(self, message: str, *, retry_at=None, status: int | None = None, code: str | None = None):
+        super().__init__(message, status=status, code=code)
+        self.retry_at = retry_at
+
+
+class CrosspostRefusedError(CrosspostError):
+    """The platform refused this post for good (a 4xx other than 429): sending it again cannot help."""
+
+
+class CrosspostAuthError(CrosspostRefusedError):
+    """The platform refused our credentials: a person must fix the target (`crosspost targets add` again)."""

@@ -27,6 +27,7 @@ def _configure(app: Celery) -> None:
         "worker_hijack_root_logger": False,
         "beat_schedule": {"tick": {"task": "workers.tasks.tick", "schedule": settings.tick_seconds}},
     }
+    conf["task_always_eager"] = False  # a process reconfigured from eager (the CLI's default) must stop being so
     if not settings.embedded:
         conf["broker_url"] = settings.broker_url
         # Longer than any countdown we use, so Redis never redelivers a task that is only waiting.

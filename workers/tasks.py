@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from publisher.errors import MailerAuthError, MailerUnavailableError
 from publisher.models.base import utcnow
-from publisher.services import controls, delivery, feeds, ratelimit, schedule, websub
+from publisher.services import controls, crosspost as crossposting, delivery, feeds, ratelimit, schedule, websub
 from workers.celery_app import app
 
 log = logging.getLogger("publisher.tasks")
@@ -70,4 +70,15 @@ def tick(self) -> dict:
         resumed = delivery.sweep(session, self.settings)
     for digest_id in sorted(set(composed) | set(resumed)):
         send_digest.delay(digest_id)
-    return {"polled": len(due), "composed": composed, "resumed": resumed}
+    with self.session() as session:
+        crossposts = crossposting.sweep(session, self.settings)
+    for crosspost_id in crossposts:
+        crosspost.delay(crosspost_id)
+    return {"polled": len(due), "composed": composed, "resumed": resumed, "crossposts": crossposts}
+
+
+@app.task(bind=True)
+def crosspost(self, crosspost_id: int) -> str | None:
+    """Post one cross-post ledger row; the state it settled in (None: not ours to post)."""
+    with self.session() as session:
+        return crossposting.deliver(session, self.settings, crosspost_id)

@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from publisher.cli import bounces, digest, dkim, feeds, lists, ops, sending, subscribers  # noqa: F401 - sending adds to digest
+from publisher.cli import bounces, crosspost, digest, dkim, feeds, lists, ops, sending, subscribers  # noqa: F401 - sending adds to digest
 from publisher.cli.output import fail
 from publisher.errors import PublisherError
 
@@ -25,6 +25,7 @@ app.add_typer(subscribers.app, name="subscribers")
 app.add_typer(digest.app, name="digest")
 app.add_typer(bounces.app, name="bounces")
 app.add_typer(dkim.app, name="dkim")
+app.add_typer(crosspost.app, name="crosspost")
 ops.register(app)
 
 

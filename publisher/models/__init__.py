@@ -1,6 +1,13 @@
 """SQLAlchemy 2 models. The database is the record of truth: what was fetched, composed and sent."""
 
 from publisher.models.base import Base
+from publisher.models.crosspost import (
+    Crosspost,
+    CrosspostEvent,
+    CrosspostStatus,
+    CrosspostTarget,
+    CrosspostTargetFeed,
+)
 from publisher.models.delivery import Delivery, DeliveryEvent, DeliveryStatus
 from publisher.models.digest import Digest, DigestPost, DigestStatus
 from publisher.models.feed import Feed, Post
@@ -10,7 +17,7 @@ from publisher.models.websub import HubSubscription
 from publisher.models.suppression import BounceEvent, EditionSlot, RateEvent, Suppression, UnverifiedReport
 
 __all__ = [
-    "Base", "Cadence", "HubSubscription", "Delivery", "DeliveryEvent", "DeliveryStatus", "Digest", "DigestPost", "DigestStatus", "Feed",
+    "Base", "Cadence", "Crosspost", "CrosspostEvent", "CrosspostStatus", "CrosspostTarget", "CrosspostTargetFeed", "HubSubscription", "Delivery", "DeliveryEvent", "DeliveryStatus", "Digest", "DigestPost", "DigestStatus", "Feed",
     "ListFeed", "MailingList", "Post", "Subscriber", "Subscription", "SubscriptionStatus",
     "BounceEvent", "EditionSlot", "RateEvent", "Suppression", "UnverifiedReport",
 ]

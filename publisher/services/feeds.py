@@ -26,6 +26,7 @@ from publisher.ingest.parse import ParsedFeed
 from publisher.ingest.ssrf import AIOHTTP, Policy, check_url
 from publisher.models import Feed, Post
 from publisher.models.base import utcnow
+from publisher.services import crosspost
 from publisher.store import chunked
 
 # An item first seen after the baseline but published this long before it is an old post, not news.
@@ -170,6 +171,7 @@ def ingest_pushed(session: Session, settings: Settings, feed: Feed, data: bytes,
         return result
     _store_posts(session, feed, posts, result, utcnow())
     session.flush()
+    crosspost.record_news(session, settings, [result])
     return _reported(result)
 
 
@@ -180,6 +182,7 @@ def _apply_arrivals(session: Session, settings: Settings, arrivals: list[tuple[F
     known = _known_posts(session, [(feed, outcome.posts) for feed, outcome in arrivals if outcome.posts])
     results = [_apply(session, settings, feed, outcome, gatherer, known.get(feed.id)) for feed, outcome in arrivals]
     session.flush()  # new posts get their ids, and the next read of what we hold sees them
+    crosspost.record_news(session, settings, results)
     return [_reported(result) for result in results]
 
 

@@ -46,8 +46,10 @@ def run_server(settings: Settings, *, host: str, port: int, with_worker: bool) -
         env["PUBLISHER_BASE_URL"] = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
     os.environ.update(env)  # the web app enqueues into the same queue as the worker reads, with the same URL
     from publisher.config import get_settings
+    from workers.celery_app import reconfigure
 
     get_settings.cache_clear()
+    reconfigure()  # this process was configured on import, before the queue was named: queue, do not run inline
     worker = None
     if with_worker:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
