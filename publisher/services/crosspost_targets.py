@@ -43,7 +43,7 @@ def add_target(session: Session, settings: Settings, *, platform: str, name: str
     url = (url or (BLUESKY_SERVICE if platform == "bluesky" else "")).strip()
     _check_credentials(platform, url, secret, handle)
     try:
-        check_url(url, policy=Policy.of(settings))
+        check_url(url, policy=Policy.of(settings), resolve_names=False)  # names: at connect time, every request
     except PublisherError as exc:
         raise InvalidInputError(f"{platform} URL {url}: {exc}") from exc
     followed = [_feed(session, feed_url) for feed_url in feeds]

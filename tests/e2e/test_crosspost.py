@@ -15,6 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from publisher.config import Settings
+from publisher.services.websub import callback_url
 from tests.support.fake_bluesky import FakeBluesky
 from tests.support.fake_http import Fault, wait_for
 from tests.support.fake_mastodon import FakeMastodon
@@ -163,7 +165,8 @@ def test_a_pushed_post_reaches_every_target_within_5_seconds(deployment, process
     body = blog.atom()
     signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     started = time.monotonic()
-    answer = httpx.post(f"http://127.0.0.1:{port}/websub/1", content=body, timeout=30,
+    callback = callback_url(Settings(base_url=f"http://127.0.0.1:{port}"), 1, secret)  # carries its secret
+    answer = httpx.post(callback, content=body, timeout=30,
                         headers={"Content-Type": "application/atom+xml", "X-Hub-Signature": signature})
     answered = time.monotonic() - started
     assert answer.status_code == 202
