@@ -122,7 +122,7 @@ BAD_NAMES = {
     "RLO override": "Ann\u202egnp.exe", "LRO override": "\u202dAnn", "RLI isolate": "\u2067Ann\u2069",
     "RLM": "Ann\u200f", "ALM": "\u061cAnn", "zero-width space": "A\u200bnn", "BOM": "\ufeffAnn",
     "soft hyphen": "An\u00adn", "10 KB": "A" * 10240, "101 characters": "B" * 101,
-    "10 KB of emoji": "😀" * 2560,
+    "1,000 emoji (12 KB once form-encoded, under the body cap)": "😀" * 1000,
 }
 GOOD_NAMES = {
     "Zoë": "Zoë", "Zoe\u0308": "Zoë", "José María": "José María", "李小龙": "李小龙", "O'Brien": "O'Brien",
