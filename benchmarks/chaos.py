@@ -11,11 +11,14 @@ recipient: the ledger never grades itself.
           attempts, no retry of a 550, 550s suppressed, drops recorded as unknown
 
 Needs Redis and PostgreSQL (PUBLISHER_TEST_REDIS_URL, PUBLISHER_TEST_DATABASE_URL; defaults: this machine's).
+PUBLISHER_BENCH_REDIS_URL overrides the Redis database, PUBLISHER_BENCH_SECOND_REDIS_URL the second app's
+broker in the `apps` run (default: database 13 of the same server); both are flushed.
 Exits non-zero when a run misses its bound."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -154,7 +157,8 @@ def run_pause(workdir: Path, recipients: int, cycles: int = 10) -> dict:
 def run_apps(workdir: Path, recipients: int) -> dict:
     """Two deployments (each its own broker and workers) pointed at one database send the same digest."""
     with stage(workdir, recipients) as (env, digest_id, log):
-        other_broker = env["PUBLISHER_BROKER_URL"].rsplit("/", 1)[0] + "/13"
+        other_broker = os.environ.get("PUBLISHER_BENCH_SECOND_REDIS_URL") or \
+            env["PUBLISHER_BROKER_URL"].rsplit("/", 1)[0] + "/13"
         import redis
 
         redis.Redis.from_url(other_broker).flushdb()
