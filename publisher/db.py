@@ -6,7 +6,7 @@ import contextlib
 import functools
 from collections.abc import Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from publisher.config import get_settings
@@ -30,6 +30,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def commit_lazily(session: Session) -> None:
+    """Commit without waiting for the disk, for records written once per message (a settled delivery):
+    PostgreSQL sets synchronous_commit off for this transaction alone (a killed worker cannot lose it; a
+    crash of the database server itself may lose the last fraction of a second); SQLite in WAL mode with
+    synchronous=NORMAL never waits for the disk at commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit = off"))
+    session.commit()
 
 
 @functools.cache

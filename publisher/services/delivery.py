@@ -1,24 +1,35 @@
 """Use case of the send engine: deliver one batch of a digest, moving the ledger only after the effect.
 
-A batch is worked in small claimed chunks on one connection: claim (pending → sending), send each message,
-then settle the chunk in one transaction. A worker killed mid-chunk leaves at most one chunk in `sending`,
-which the sweeper hands back: the only messages that can go out twice are the ones in flight at the kill."""
+A batch is worked in small claimed chunks on one connection: claim (pending → sending, under a lease this
+process renews while it lives), then for each row send and settle it at once (a cheap commit). A worker
+killed mid-chunk can send twice only the message between the server's 250 and its record; the rest of its
+claim comes back when the lease ends. A row whose message cannot be built or carried fails alone, with its
+reason; a digest that cannot be prepared at all fails visibly instead of being retried forever."""
 
 from __future__ import annotations
 
+import logging
 import random
 import re
+import threading
+import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from publisher.compose.headers import mailbox
 from publisher.config import Settings
 from publisher.deliver.mailer import Mailer, open_mailer
 from publisher.errors import (
+    InvalidInputError,
     MailerAuthError,
     MailerUnavailableError,
+    MessageEncodingError,
     PermanentDeliveryError,
+    PublisherError,
     TemporaryDeliveryError,
     UnknownDeliveryError,
 )
@@ -29,6 +40,8 @@ from publisher.services.messages import DigestMailing
 from publisher.store import ledger
 from publisher.store.ledger import Outcome
 
+log = logging.getLogger("publisher.delivery")
+
 
 @dataclass
 class BatchOutcome:
@@ -36,8 +49,8 @@ class BatchOutcome:
     failed: int = 0
     deferred: int = 0
     errors: list[str] = field(default_factory=list)
-    refused: list[Delivery] = field(default_factory=list)  # 5xx: the address does not take our mail
     suppressed: set[str] = field(default_factory=set)  # of the chunk in hand
+    digest_failed: str | None = None  # why the digest could not be prepared
 
     @property
     def attempted(self) -> int:
@@ -53,19 +66,27 @@ def deliver_batch(session: Session, settings: Settings, *, digest_id: int, after
                   mailer: Mailer | None = None) -> BatchOutcome:
     """Send up to `limit` pending rows after `after_id`, a claimed chunk at a time, on one connection."""
     outcome = BatchOutcome()
-    digest = session.get(Digest, digest_id)
-    mailing = DigestMailing.for_digest(settings, digest, session.get(MailingList, digest.list_id))
+    try:
+        mailing = _prepare(session, settings, digest_id)
+    except (PublisherError, ValueError, OSError) as exc:
+        # The same digest would fail the same way on every retry: say so once, where a person looks.
+        outcome.digest_failed = f"the digest cannot be prepared: {exc}"
+        controls.fail_send(session, digest_id, reason=outcome.digest_failed)
+        return outcome
+    token, lease = uuid.uuid4().hex, timedelta(seconds=settings.claim_lease_seconds)
     mailer = mailer or open_mailer(settings)
     try:
-        while outcome.attempted < limit:
-            chunk = ledger.claim_pending(session, digest_id=digest_id, after_id=after_id,
-                                         limit=min(settings.claim_chunk, limit - outcome.attempted), now=utcnow())
-            if not chunk:
-                break  # done, or paused, or cancelled, or another worker took the rest
-            after_id = chunk[-1].id
-            outcome.suppressed = suppression.suppressed_among(session, [r.email for r in chunk],
-                                                              list_id=mailing.list_id)
-            _send_chunk(session, settings, mailer, mailing, chunk, outcome)
+        with LeaseKeeper(session.get_bind(), digest_id=digest_id, token=token, lease=lease):
+            while outcome.attempted < limit:
+                chunk = ledger.claim_pending(session, digest_id=digest_id, after_id=after_id, token=token,
+                                             lease=lease, limit=min(settings.claim_chunk, limit - outcome.attempted),
+                                             now=utcnow())
+                if not chunk:
+                    break  # done, or paused, or cancelled, or another worker took the rest
+                after_id = chunk[-1].id
+                outcome.suppressed = suppression.suppressed_among(session, [r.email for r in chunk],
+                                                                  list_id=mailing.list_id)
+                _send_chunk(session, settings, mailer, mailing, chunk, outcome, token)
     except MailerAuthError as exc:
         # Every server refuses our login or TLS: retrying cannot help until a person fixes the settings.
         controls.pause_send(session, digest_id, reason=f"paused: {exc}")
@@ -76,44 +97,72 @@ def deliver_batch(session: Session, settings: Settings, *, digest_id: int, after
     return outcome
 
 
-def _send_chunk(session, settings, mailer, mailing: DigestMailing, chunk: list[Delivery],
-                outcome: BatchOutcome) -> None:
-    results: list[Outcome] = []
-    try:
-        for row in chunk:
-            results.append(_attempt(settings, mailer, mailing, row, outcome))
-    except MailerUnavailableError as exc:
-        ledger.settle(session, results, now=utcnow())
-        ledger.release(session, [r.id for r in chunk[len(results):]], now=utcnow(), reason=str(exc))
-        raise
-    finally:
-        _suppress_refused(session, outcome)
-    ledger.settle(session, results, now=utcnow())
+def _prepare(session: Session, settings: Settings, digest_id: int) -> DigestMailing:
+    digest = controls.get_digest(session, digest_id)
+    if not digest.html:
+        raise InvalidInputError("it was never rendered (see the reason it failed when it was composed)")
+    return DigestMailing.for_digest(settings, digest, session.get(MailingList, digest.list_id))
+
+
+def _send_chunk(session: Session, settings: Settings, mailer: Mailer, mailing: DigestMailing,
+                chunk: list[Delivery], outcome: BatchOutcome, token: str) -> None:
+    for n, row in enumerate(chunk):
+        try:
+            result = _attempt(settings, mailer, mailing, row, outcome)
+        except MailerUnavailableError as exc:
+            # No server took this message or the ones after it: they go back untouched.
+            ledger.release(session, [r.id for r in chunk[n:]], token=token, now=utcnow(), reason=str(exc))
+            raise
+        if result.status is DeliveryStatus.HARD_FAILED and result.refused:
+            # A 5xx from the receiving side: the address does not take our mail, never send to it again.
+            suppression.suppress(session, row.email, reason=suppression.HARD_BOUNCE, source=f"digest:{row.digest_id}")
+        ledger.settle(session, result.outcome, token=token, now=utcnow())
+
+
+@dataclass(frozen=True)
+class _Result:
+    outcome: Outcome
+    refused: bool = False
+
+    @property
+    def status(self) -> DeliveryStatus:
+        return self.outcome.status
 
 
 def _attempt(settings: Settings, mailer: Mailer, mailing: DigestMailing, row: Delivery,
-             outcome: BatchOutcome) -> Outcome:
+             outcome: BatchOutcome) -> _Result:
     if row.email in outcome.suppressed:
         # Unsubscribed, bounced or complained after the audience was frozen: their wish wins over the ledger.
-        return Outcome(row.id, DeliveryStatus.CANCELLED, "suppressed after the send started")
+        return _Result(Outcome(row.id, DeliveryStatus.CANCELLED, "suppressed after the send started"))
     try:
-        reply = mailer.send(envelope_from=mailing.return_path(row), recipient=row.email,
-                            message=mailing.message_for(row), message_id=mailing.message_id(row))
+        recipient, message = mailbox(row.email).addr_spec, mailing.message_for(row)
+    except (InvalidInputError, ValueError) as exc:
+        # This row's data cannot make a message (a malformed address, a name no encoding takes): it fails
+        # alone. Not suppressed: nothing says the address's owner refused our mail.
+        return _fail(row, f"not sent: {exc}", outcome)
+    try:
+        reply = mailer.send(envelope_from=mailing.return_path(row), recipient=recipient, message=message,
+                            message_id=mailing.message_id(row))
+    except MessageEncodingError as exc:
+        return _fail(row, f"not sent: {exc}", outcome)
     except TemporaryDeliveryError as exc:
-        return _retry_or_give_up(settings, row, str(exc), outcome)
+        return _Result(_retry_or_give_up(settings, row, str(exc), outcome))
     except UnknownDeliveryError as exc:
         if settings.unknown_policy == "retry":
-            return _retry_or_give_up(settings, row, str(exc), outcome)
+            return _Result(_retry_or_give_up(settings, row, str(exc), outcome))
         outcome.failed += 1
         outcome.errors.append(f"{row.email}: {exc}")
-        return Outcome(row.id, DeliveryStatus.UNKNOWN, str(exc))
+        return _Result(Outcome(row.id, DeliveryStatus.UNKNOWN, str(exc)))
     except PermanentDeliveryError as exc:
-        outcome.failed += 1
-        outcome.errors.append(f"{row.email}: {exc}")
-        outcome.refused.append(row)
-        return Outcome(row.id, DeliveryStatus.HARD_FAILED, str(exc))
+        return _fail(row, str(exc), outcome, refused=True)
     outcome.sent += 1
-    return Outcome(row.id, DeliveryStatus.SENT, reply)
+    return _Result(Outcome(row.id, DeliveryStatus.SENT, reply))
+
+
+def _fail(row: Delivery, reason: str, outcome: BatchOutcome, *, refused: bool = False) -> _Result:
+    outcome.failed += 1
+    outcome.errors.append(f"{row.email!r}: {reason}")
+    return _Result(Outcome(row.id, DeliveryStatus.HARD_FAILED, reason), refused=refused)
 
 
 def _retry_or_give_up(settings: Settings, row: Delivery, reply: str, outcome: BatchOutcome) -> Outcome:
@@ -139,19 +188,39 @@ def retry_delay(settings: Settings, attempts: int, reply: str) -> timedelta:
     return timedelta(seconds=backoff)
 
 
-def _suppress_refused(session: Session, outcome: BatchOutcome) -> None:
-    """A 5xx from the receiving side means the address does not take our mail: never send to it again."""
-    for row in outcome.refused:
-        suppression.suppress(session, row.email, reason=suppression.HARD_BOUNCE, source=f"digest:{row.digest_id}")
-    outcome.refused.clear()
+class LeaseKeeper:
+    """Keeps one batch run's claims alive while this process lives: a thread renews them every quarter
+    lease, on its own connection, whatever the sending thread is waiting for (a slow server's reply). A
+    killed worker stops renewing, and its rows come back to the sweeper within a lease."""
+
+    def __init__(self, engine: Engine, *, digest_id: int, token: str, lease: timedelta):
+        self.engine, self.digest_id, self.token, self.lease = engine, digest_id, token, lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name=f"lease-{token[:8]}", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _renew(self) -> None:
+        with Session(self.engine) as session:
+            while not self._stop.wait(self.lease.total_seconds() / 4):
+                try:
+                    ledger.renew_lease(session, digest_id=self.digest_id, token=self.token,
+                                       until=utcnow() + self.lease)
+                except SQLAlchemyError as exc:  # the next round tries again; the lease covers three misses
+                    session.rollback()
+                    log.warning("digest %s: could not renew the claim lease: %s", self.digest_id, exc)
 
 
-def sweep(session: Session, settings: Settings) -> list[int]:
-    """Digests with work again: rows stuck in SENDING (a dead worker), soft failures now due, and sends whose
-    queue message was lost (no claim for a while although rows are pending)."""
-    now = utcnow()
-    requeued = ledger.requeue_stuck_and_due(session, now=now,
-                                            sending_timeout=timedelta(seconds=settings.sending_timeout_seconds))
+def sweep(session: Session, settings: Settings, *, now: datetime | None = None) -> list[int]:
+    """Digests with work again: rows whose lease ended (a dead worker), soft failures now due, and sends
+    whose queue message was lost (no claim for a while although rows are pending)."""
+    now = now or utcnow()
+    requeued = ledger.requeue_expired_and_due(session, now=now, max_attempts=settings.max_attempts)
     stalled = ledger.stalled_digests(session, now=now, quiet_for=timedelta(seconds=settings.stall_seconds))
     return sorted(set(requeued) | set(stalled))
-
