@@ -54,16 +54,16 @@ def mailbox(address: str) -> Mailbox:
     InvalidInputError saying what is wrong. The local part is never altered: it belongs to its domain."""
     local, at, domain = address.strip().rpartition("@")
     if not at or not _local_part_ok(local):
-        raise InvalidInputError(f"recipient address {address!r} is not a valid email address")
+        raise InvalidInputError(f"address {address!r} is not a valid email address")
     ascii_domain = domain.lower()
     if not (ascii_domain.isascii() and _HOSTNAME_RE.fullmatch(ascii_domain)):
         try:
             ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
         except (idna.IDNAError, UnicodeError) as exc:
-            raise InvalidInputError(f"recipient address {address!r} is not a valid email address: "
+            raise InvalidInputError(f"address {address!r} is not a valid email address: "
                                     f"its domain cannot be written in IDNA ({exc})") from None
     if len(ascii_domain) > 253 or not _HOSTNAME_RE.fullmatch(ascii_domain):
-        raise InvalidInputError(f"recipient address {address!r} is not a valid email address")
+        raise InvalidInputError(f"address {address!r} is not a valid email address")
     return Mailbox(local, ascii_domain)
 
 

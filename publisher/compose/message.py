@@ -155,9 +155,10 @@ class Prepared:
 
 def _from_header(sender: str) -> bytes:
     display_name, address = parseaddr(sender)
-    if not address:
-        raise InvalidInputError(f"sender {sender!r} is not an address like 'News <news@example.com>'")
-    return address_header("From", address, _clean_name(display_name))
+    try:
+        return address_header("From", address, _clean_name(display_name))
+    except InvalidInputError:
+        raise InvalidInputError(f"sender {sender!r} is not an address like 'News <news@example.com>'") from None
 
 
 def _pieces(body: str) -> tuple[bytes | str, ...]:
