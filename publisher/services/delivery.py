@@ -16,12 +16,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from publisher.compose.headers import mailbox
 from publisher.config import Settings
+from publisher.db import record_connection
 from publisher.deliver.mailer import Mailer, open_mailer
 from publisher.errors import (
     InvalidInputError,
@@ -73,20 +74,22 @@ def deliver_batch(session: Session, settings: Settings, *, digest_id: int, after
         outcome.digest_failed = f"the digest cannot be prepared: {exc}"
         controls.fail_send(session, digest_id, reason=outcome.digest_failed)
         return outcome
-    token, lease = uuid.uuid4().hex, timedelta(seconds=settings.claim_lease_seconds)
+    claim = _Claim(uuid.uuid4().hex, timedelta(seconds=settings.claim_lease_seconds))
     mailer = mailer or open_mailer(settings)
+    engine = session.get_bind()
     try:
-        with LeaseKeeper(session.get_bind(), digest_id=digest_id, token=token, lease=lease):
+        with LeaseKeeper(engine, digest_id=digest_id, token=claim.token, lease=claim.lease), \
+                record_connection(engine) as records:
             while outcome.attempted < limit:
-                chunk = ledger.claim_pending(session, digest_id=digest_id, after_id=after_id, token=token,
-                                             lease=lease, limit=min(settings.claim_chunk, limit - outcome.attempted),
-                                             now=utcnow())
+                chunk = ledger.claim_pending(session, digest_id=digest_id, after_id=after_id, token=claim.token,
+                                             lease=claim.lease, now=utcnow(),
+                                             limit=min(settings.claim_chunk, limit - outcome.attempted))
                 if not chunk:
                     break  # done, or paused, or cancelled, or another worker took the rest
                 after_id = chunk[-1].id
                 outcome.suppressed = suppression.suppressed_among(session, [r.email for r in chunk],
                                                                   list_id=mailing.list_id)
-                _send_chunk(session, settings, mailer, mailing, chunk, outcome, token)
+                _send_chunk(session, records, _Sending(settings, mailer, mailing, claim.token), chunk, outcome)
     except MailerAuthError as exc:
         # Every server refuses our login or TLS: retrying cannot help until a person fixes the settings.
         controls.pause_send(session, digest_id, reason=f"paused: {exc}")
@@ -104,19 +107,35 @@ def _prepare(session: Session, settings: Settings, digest_id: int) -> DigestMail
     return DigestMailing.for_digest(settings, digest, session.get(MailingList, digest.list_id))
 
 
-def _send_chunk(session: Session, settings: Settings, mailer: Mailer, mailing: DigestMailing,
-                chunk: list[Delivery], outcome: BatchOutcome, token: str) -> None:
+@dataclass(frozen=True)
+class _Claim:
+    token: str  # one per batch run: the rows this run holds
+    lease: timedelta
+
+
+@dataclass(frozen=True)
+class _Sending:
+    settings: Settings
+    mailer: Mailer
+    mailing: DigestMailing
+    token: str
+
+
+def _send_chunk(session: Session, records: Connection, sending: _Sending, chunk: list[Delivery],
+                outcome: BatchOutcome) -> None:
     for n, row in enumerate(chunk):
         try:
-            result = _attempt(settings, mailer, mailing, row, outcome)
+            result = _attempt(sending.settings, sending.mailer, sending.mailing, row, outcome)
         except MailerUnavailableError as exc:
             # No server took this message or the ones after it: they go back untouched.
-            ledger.release(session, [r.id for r in chunk[n:]], token=token, now=utcnow(), reason=str(exc))
+            ledger.release(session, [r.id for r in chunk[n:]], token=sending.token, now=utcnow(), reason=str(exc))
             raise
-        if result.status is DeliveryStatus.HARD_FAILED and result.refused:
+        if result.refused:
             # A 5xx from the receiving side: the address does not take our mail, never send to it again.
+            # Recorded before the row: killed in between, the row is tried again and found suppressed.
             suppression.suppress(session, row.email, reason=suppression.HARD_BOUNCE, source=f"digest:{row.digest_id}")
-        ledger.settle(session, result.outcome, token=token, now=utcnow())
+            session.commit()
+        ledger.settle(records, result.outcome, token=sending.token, now=utcnow())
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from publisher.db import commit_lazily
 from publisher.models import Delivery, DeliveryEvent, DeliveryStatus, Digest, DigestStatus
+from publisher.models.base import UTCDateTime
 from publisher.models.delivery import UNSETTLED
 from publisher.store import chunked
 
@@ -83,23 +83,41 @@ def renew_lease(session: Session, *, digest_id: int, token: str, until: datetime
     return renewed
 
 
-def settle(session: Session, outcome: Outcome, *, token: str, now: datetime) -> bool:
-    """Record one attempt right after it, in its own cheap transaction: a worker killed after the server's
-    250 can send that one message twice, never the rows it settled before. Only a row still held by
-    `token` moves (a lease that ran out and a row handed to someone else are left to them); whatever the
-    caller added to the session (a suppression) commits with it. True when the row moved."""
-    moved = session.connection().execute(
-        update(_deliveries)
-        .where(_deliveries.c.id == outcome.delivery_id, _deliveries.c.status == DeliveryStatus.SENDING.value,
-               _deliveries.c.claimed_by == token)
-        .values(status=outcome.status.value, last_reply=outcome.reply[:1000], next_attempt_at=outcome.next_attempt_at,
-                sent_at=now if outcome.status is DeliveryStatus.SENT else None, claimed_by=None, lease_until=None,
-                attempts=_deliveries.c.attempts + 1)
-    ).rowcount
-    if moved:
-        _record(session, [(outcome.delivery_id, outcome.status, outcome.reply)], now)
-    commit_lazily(session)
+def settle(connection: Connection, outcome: Outcome, *, token: str, now: datetime) -> bool:
+    """Record one attempt right after it, durable as soon as it is written: a worker killed after the
+    server's 250 can send that one message twice, never the rows it settled before. Only a row still held
+    by `token` moves (a lease that ran out and a row handed to someone else are left to them), and it moves
+    with its event, atomically. `connection` comes from `db.record_connection()`. True when the row moved."""
+    params = {"b_id": outcome.delivery_id, "b_token": token, "b_status": outcome.status.value,
+              "b_reply": outcome.reply[:1000], "b_next": outcome.next_attempt_at, "b_at": now,
+              "b_sent": now if outcome.status is DeliveryStatus.SENT else None}
+    if connection.dialect.name == "postgresql":
+        # One statement in autocommit: one round trip, and its commit does not wait for the disk.
+        return connection.execute(_SETTLE_AND_RECORD, params).first() is not None
+    with connection.begin():
+        moved = connection.execute(_SETTLE, params).rowcount
+        if moved:
+            connection.execute(insert(_events), {"delivery_id": outcome.delivery_id, "status": outcome.status.value,
+                                                 "reply": params["b_reply"], "at": now})
     return bool(moved)
+
+
+_events = DeliveryEvent.__table__
+_SETTLE = (
+    update(_deliveries)
+    .where(_deliveries.c.id == bindparam("b_id"), _deliveries.c.status == DeliveryStatus.SENDING.value,
+           _deliveries.c.claimed_by == bindparam("b_token"))
+    .values(status=bindparam("b_status"), last_reply=bindparam("b_reply"), next_attempt_at=bindparam("b_next"),
+            sent_at=bindparam("b_sent"), claimed_by=None, lease_until=None, attempts=_deliveries.c.attempts + 1)
+)
+_moved = _SETTLE.returning(_deliveries.c.id).cte("moved")
+# set_config(..., true) is SET LOCAL: synchronous_commit is off for this statement's own transaction alone.
+_lazy = select(func.set_config("synchronous_commit", "off", True).label("lazy")).cte("lazy")
+_SETTLE_AND_RECORD = insert(_events).from_select(
+    ["delivery_id", "status", "reply", "at"],
+    select(_moved.c.id, bindparam("b_status"), bindparam("b_reply"), bindparam("b_at", type_=UTCDateTime()))
+    .select_from(_moved.join(_lazy, true())),
+).returning(_events.c.delivery_id)
 
 
 def release(session: Session, delivery_ids: Sequence[int], *, token: str, now: datetime, reason: str) -> None:

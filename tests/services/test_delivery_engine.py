@@ -21,9 +21,11 @@ from tests.support.smtp import free_port
 PEOPLE = [f"reader{i}@example.com" for i in range(10)]
 
 
-@pytest.fixture
-def settings(tmp_path, smtp):
-    return ledger_settings(tmp_path, smtp_url=smtp.url, claim_chunk=3)
+@pytest.fixture(params=["sqlite", "postgres"])
+def settings(request, tmp_path, smtp):
+    """The engine's tests run on SQLite and, when PUBLISHER_TEST_DATABASE_URL is set, on PostgreSQL."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    return ledger_settings(tmp_path, url, smtp_url=smtp.url, claim_chunk=3)
 
 
 @pytest.fixture
@@ -163,8 +165,8 @@ def test_pause_stops_claims_resume_continues_cancel_ends(session, settings, smtp
     assert len(smtp.messages) == 7
 
 
-def test_refused_login_pauses_the_send_with_the_reason(session, tmp_path, smtp):
-    settings = ledger_settings(tmp_path, smtp_url=smtp.url + "?tls=starttls")  # the server offers no STARTTLS
+def test_refused_login_pauses_the_send_with_the_reason(session, settings, smtp):
+    settings = settings.model_copy(update={"smtp_url": smtp.url + "?tls=starttls"})  # the server has no STARTTLS
     digest_id = make_send(session, PEOPLE[:3])
     with pytest.raises(MailerAuthError):
         delivery.deliver_batch(session, settings, digest_id=digest_id, after_id=0, limit=10)
@@ -173,9 +175,9 @@ def test_refused_login_pauses_the_send_with_the_reason(session, tmp_path, smtp):
     assert set(_statuses(session, digest_id).values()) == {"pending"}  # nothing lost, nothing sent
 
 
-def test_an_unreachable_server_fails_over_to_the_next(session, tmp_path, smtp):
+def test_an_unreachable_server_fails_over_to_the_next(session, settings, smtp):
     dead = f"smtp://127.0.0.1:{free_port()}?weight=100"
-    settings = ledger_settings(tmp_path, smtp_url=f"{dead}, {smtp.url}", smtp_timeout=2)
+    settings = settings.model_copy(update={"smtp_url": f"{dead}, {smtp.url}", "smtp_timeout": 2})
     digest_id = make_send(session, PEOPLE)
     assert delivery.deliver_batch(session, settings, digest_id=digest_id, after_id=0, limit=100).sent == 10
     assert len(smtp.messages) == 10
