@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 
 from publisher.config import SMTPServer
 from publisher.errors import (
@@ -25,7 +26,8 @@ class SMTPMailer:
         self.timeout = timeout
         self._connection: smtplib.SMTP | None = None
 
-    def send(self, *, envelope_from: str, recipient: str, message: bytes, message_id: str) -> str:
+    def send(self, *, envelope_from: str, recipient: str, message: bytes, message_id: str,
+             before_data: Callable[[], None] | None = None) -> str:
         """Raises MessageEncodingError, before anything is written, for a message this server cannot carry:
         a non-ASCII address (or UTF-8 header) needs SMTPUTF8 (RFC 6531)."""
         for address in (envelope_from, recipient):
@@ -39,6 +41,8 @@ class SMTPMailer:
                 f"{self.server.key} does not offer")
         try:
             self._envelope(connection, envelope_from, recipient, utf8=utf8)
+            if before_data:
+                self._call_before_data(before_data)
             # Dot-stuffing by hand: our messages are CRLF already (smtplib's regexes would cost half a
             # millisecond a message).
             connection.send(_dot_stuffed(message) + b".\r\n")
@@ -55,6 +59,15 @@ class SMTPMailer:
         if code != 250:
             raise _refusal(code, reply, "message refused")
         return f"{code} {reply.decode('utf-8', 'replace')}"
+
+    def _call_before_data(self, before_data: Callable[[], None]) -> None:
+        try:
+            before_data()
+        except BaseException:
+            # The server waits for a message we will not send: this session is over.
+            self._connection.close()
+            self._connection = None
+            raise
 
     def _envelope(self, connection: smtplib.SMTP, sender: str, recipient: str, *, utf8: bool) -> None:
         """MAIL, RCPT and DATA, in one round trip where the server offers PIPELINING (RFC 2920).

@@ -1,28 +1,22 @@
 """Use case of the send engine: deliver one batch of a digest, moving the ledger only after the effect.
 
 A batch is worked in small claimed chunks on one connection: claim (pending → sending, under a lease this
-process renews while it lives), then for each row send and settle it at once (a cheap commit). A worker
-killed mid-chunk can send twice only the message between the server's 250 and its record; the rest of its
-claim comes back when the lease ends. A row whose message cannot be built or carried fails alone, with its
+process renews while it lives), then for each row send it and record it right after the server's reply
+(services.claim). A worker killed mid-chunk can send twice only the message between the server's 250 and
+its record; the rest of its claim comes back when the lease ends. A row whose message cannot be built or carried fails alone, with its
 reason; a digest that cannot be prepared at all fails visibly instead of being retried forever."""
 
 from __future__ import annotations
 
-import logging
 import random
 import re
-import threading
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from publisher.compose.headers import mailbox
 from publisher.config import Settings
-from publisher.db import record_connection
 from publisher.deliver.mailer import Mailer, open_mailer
 from publisher.errors import (
     InvalidInputError,
@@ -37,11 +31,10 @@ from publisher.errors import (
 from publisher.models import Delivery, DeliveryStatus, Digest, MailingList
 from publisher.models.base import utcnow
 from publisher.services import controls, suppression
+from publisher.services.claim import Claim, LeaseKeeper, Recorder
 from publisher.services.messages import DigestMailing
 from publisher.store import ledger
 from publisher.store.ledger import Outcome
-
-log = logging.getLogger("publisher.delivery")
 
 
 @dataclass
@@ -74,12 +67,11 @@ def deliver_batch(session: Session, settings: Settings, *, digest_id: int, after
         outcome.digest_failed = f"the digest cannot be prepared: {exc}"
         controls.fail_send(session, digest_id, reason=outcome.digest_failed)
         return outcome
-    claim = _Claim(uuid.uuid4().hex, timedelta(seconds=settings.claim_lease_seconds))
+    claim = Claim(digest_id, timedelta(seconds=settings.claim_lease_seconds))
     mailer = mailer or open_mailer(settings)
     engine = session.get_bind()
     try:
-        with LeaseKeeper(engine, digest_id=digest_id, token=claim.token, lease=claim.lease), \
-                record_connection(engine) as records:
+        with LeaseKeeper(engine, claim), Recorder(engine, claim) as recorder:
             while outcome.attempted < limit:
                 chunk = ledger.claim_pending(session, digest_id=digest_id, after_id=after_id, token=claim.token,
                                              lease=claim.lease, now=utcnow(),
@@ -89,7 +81,8 @@ def deliver_batch(session: Session, settings: Settings, *, digest_id: int, after
                 after_id = chunk[-1].id
                 outcome.suppressed = suppression.suppressed_among(session, [r.email for r in chunk],
                                                                   list_id=mailing.list_id)
-                _send_chunk(session, records, _Sending(settings, mailer, mailing, claim.token), chunk, outcome)
+                _send_chunk(session, _Sending(settings, mailer, mailing, recorder, claim.token), chunk, outcome)
+                recorder.settled()  # the chunk's records are in before the next claim looks at the ledger
     except MailerAuthError as exc:
         # Every server refuses our login or TLS: retrying cannot help until a person fixes the settings.
         controls.pause_send(session, digest_id, reason=f"paused: {exc}")
@@ -108,26 +101,21 @@ def _prepare(session: Session, settings: Settings, digest_id: int) -> DigestMail
 
 
 @dataclass(frozen=True)
-class _Claim:
-    token: str  # one per batch run: the rows this run holds
-    lease: timedelta
-
-
-@dataclass(frozen=True)
 class _Sending:
     settings: Settings
     mailer: Mailer
     mailing: DigestMailing
+    recorder: Recorder
     token: str
 
 
-def _send_chunk(session: Session, records: Connection, sending: _Sending, chunk: list[Delivery],
-                outcome: BatchOutcome) -> None:
+def _send_chunk(session: Session, sending: _Sending, chunk: list[Delivery], outcome: BatchOutcome) -> None:
     for n, row in enumerate(chunk):
         try:
-            result = _attempt(sending.settings, sending.mailer, sending.mailing, row, outcome)
+            result = _attempt(sending, row, outcome)
         except MailerUnavailableError as exc:
             # No server took this message or the ones after it: they go back untouched.
+            sending.recorder.settled()
             ledger.release(session, [r.id for r in chunk[n:]], token=sending.token, now=utcnow(), reason=str(exc))
             raise
         if result.refused:
@@ -135,7 +123,7 @@ def _send_chunk(session: Session, records: Connection, sending: _Sending, chunk:
             # Recorded before the row: killed in between, the row is tried again and found suppressed.
             suppression.suppress(session, row.email, reason=suppression.HARD_BOUNCE, source=f"digest:{row.digest_id}")
             session.commit()
-        ledger.settle(records, result.outcome, token=sending.token, now=utcnow())
+        sending.recorder.record(result.outcome)
 
 
 @dataclass(frozen=True)
@@ -148,8 +136,8 @@ class _Result:
         return self.outcome.status
 
 
-def _attempt(settings: Settings, mailer: Mailer, mailing: DigestMailing, row: Delivery,
-             outcome: BatchOutcome) -> _Result:
+def _attempt(sending: _Sending, row: Delivery, outcome: BatchOutcome) -> _Result:
+    settings, mailer, mailing = sending.settings, sending.mailer, sending.mailing
     if row.email in outcome.suppressed:
         # Unsubscribed, bounced or complained after the audience was frozen: their wish wins over the ledger.
         return _Result(Outcome(row.id, DeliveryStatus.CANCELLED, "suppressed after the send started"))
@@ -160,8 +148,9 @@ def _attempt(settings: Settings, mailer: Mailer, mailing: DigestMailing, row: De
         # alone. Not suppressed: nothing says the address's owner refused our mail.
         return _fail(row, f"not sent: {exc}", outcome)
     try:
+        # The previous row's record must be in before this message can be accepted (see claim.Recorder).
         reply = mailer.send(envelope_from=mailing.return_path(row), recipient=recipient, message=message,
-                            message_id=mailing.message_id(row))
+                            message_id=mailing.message_id(row), before_data=sending.recorder.settled)
     except MessageEncodingError as exc:
         return _fail(row, f"not sent: {exc}", outcome)
     except TemporaryDeliveryError as exc:
@@ -205,35 +194,6 @@ def retry_delay(settings: Settings, attempts: int, reply: str) -> timedelta:
         seconds = int(hint.group(1)) * (60 if hint.group(2).lower().startswith("m") else 1)
         backoff = max(backoff, min(seconds, 6 * 3600))
     return timedelta(seconds=backoff)
-
-
-class LeaseKeeper:
-    """Keeps one batch run's claims alive while this process lives: a thread renews them every quarter
-    lease, on its own connection, whatever the sending thread is waiting for (a slow server's reply). A
-    killed worker stops renewing, and its rows come back to the sweeper within a lease."""
-
-    def __init__(self, engine: Engine, *, digest_id: int, token: str, lease: timedelta):
-        self.engine, self.digest_id, self.token, self.lease = engine, digest_id, token, lease
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._renew, name=f"lease-{token[:8]}", daemon=True)
-
-    def __enter__(self) -> LeaseKeeper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _renew(self) -> None:
-        with Session(self.engine) as session:
-            while not self._stop.wait(self.lease.total_seconds() / 4):
-                try:
-                    ledger.renew_lease(session, digest_id=self.digest_id, token=self.token,
-                                       until=utcnow() + self.lease)
-                except SQLAlchemyError as exc:  # the next round tries again; the lease covers three misses
-                    session.rollback()
-                    log.warning("digest %s: could not renew the claim lease: %s", self.digest_id, exc)
 
 
 def sweep(session: Session, settings: Settings, *, now: datetime | None = None) -> list[int]:
