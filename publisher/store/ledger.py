@@ -5,6 +5,7 @@ server's reply."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -92,14 +93,35 @@ def settle(connection: Connection, outcome: Outcome, *, token: str, now: datetim
               "b_reply": outcome.reply[:1000], "b_next": outcome.next_attempt_at, "b_at": now,
               "b_sent": now if outcome.status is DeliveryStatus.SENT else None}
     if connection.dialect.name == "postgresql":
-        # One statement in autocommit: one round trip, and its commit does not wait for the disk.
-        return connection.execute(_SETTLE_AND_RECORD, params).first() is not None
+        return _settle_on_postgres(connection, params)
     with connection.begin():
         moved = connection.execute(_SETTLE, params).rowcount
         if moved:
             connection.execute(insert(_events), {"delivery_id": outcome.delivery_id, "status": outcome.status.value,
                                                  "reply": params["b_reply"], "at": now})
     return bool(moved)
+
+
+def _settle_on_postgres(connection: Connection, params: dict) -> bool:
+    """One statement in autocommit: one round trip, and its commit does not wait for the disk. It runs once
+    per message, so it goes straight to the driver as a prepared statement: SQLAlchemy's execution layer
+    costs more than the driver itself here (measured: 196 vs 80 µs of CPU a row)."""
+    sql, constants = _compiled_settle(connection.dialect)
+    when = UTCDateTime()
+    values = constants | params | {key: when.process_bind_param(params[key], connection.dialect)
+                                   for key in ("b_at", "b_sent", "b_next")}
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql, values, prepare=True)
+        return cursor.fetchone() is not None
+    finally:
+        cursor.close()
+
+
+@functools.cache
+def _compiled_settle(dialect) -> tuple[str, dict]:
+    compiled = _SETTLE_AND_RECORD.compile(dialect=dialect)
+    return str(compiled), dict(compiled.params)
 
 
 _events = DeliveryEvent.__table__
