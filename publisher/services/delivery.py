@@ -28,7 +28,7 @@ from publisher.errors import (
     TemporaryDeliveryError,
     UnknownDeliveryError,
 )
-from publisher.models import Delivery, DeliveryStatus, Digest, MailingList
+from publisher.models import Delivery, DeliveryStatus, MailingList
 from publisher.models.base import utcnow
 from publisher.services import controls, suppression
 from publisher.services.claim import Claim, LeaseKeeper, Recorder
