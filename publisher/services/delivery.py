@@ -3,8 +3,9 @@
 A batch is worked in small claimed chunks on one connection: claim (pending → sending, under a lease this
 process renews while it lives), then for each row send it and record it right after the server's reply
 (services.claim). A worker killed mid-chunk can send twice only the message between the server's 250 and
-its record; the rest of its claim comes back when the lease ends. A row whose message cannot be built or carried fails alone, with its
-reason; a digest that cannot be prepared at all fails visibly instead of being retried forever."""
+its record; the rest of its claim comes back when the lease ends. A row whose message cannot be built or
+carried fails alone, with its reason; a digest that cannot be prepared at all fails visibly instead of being
+retried forever."""
 
 from __future__ import annotations
 
@@ -129,11 +130,7 @@ def _send_chunk(session: Session, sending: _Sending, chunk: list[Delivery], outc
 @dataclass(frozen=True)
 class _Result:
     outcome: Outcome
-    refused: bool = False
-
-    @property
-    def status(self) -> DeliveryStatus:
-        return self.outcome.status
+    refused: bool = False  # a 5xx: the address is suppressed
 
 
 def _attempt(sending: _Sending, row: Delivery, outcome: BatchOutcome) -> _Result:
