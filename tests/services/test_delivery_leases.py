@@ -32,7 +32,7 @@ def _wait_for(condition, what: str, deadline: float = 60) -> None:
         time.sleep(0.02)
 
 
-def _rows(session, digest_id=None) -> dict[str, Delivery]:
+def _rows(session) -> dict[str, Delivery]:
     session.expire_all()
     return {d.email: d for d in session.scalars(select(Delivery))}
 
