@@ -16,7 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SINK = ROOT / "benchmarks" / "smtp_sink.py"
-DEFAULT_REDIS = os.environ.get("PUBLISHER_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+# PUBLISHER_BENCH_REDIS_URL lets an engineer sharing this Redis keep the runs to a database of their own;
+# CI leaves it unset and the runs use the test database.
+DEFAULT_REDIS = os.environ.get("PUBLISHER_BENCH_REDIS_URL") or os.environ.get("PUBLISHER_TEST_REDIS_URL",
+                                                                            "redis://127.0.0.1:6379/14")
 DEFAULT_POSTGRES = os.environ.get("PUBLISHER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 

@@ -4,8 +4,9 @@ connections to the same sink.
 
     python benchmarks/send.py [--recipients 10000] [--large]     (--large adds a 100,000-recipient run)
 
-Needs Redis and PostgreSQL (PUBLISHER_TEST_REDIS_URL, PUBLISHER_TEST_DATABASE_URL; defaults: this machine's).
-Prints messages/s end to end, the replay rate, their ratio and the peak worker RSS."""
+Needs Redis and PostgreSQL (PUBLISHER_TEST_REDIS_URL, PUBLISHER_TEST_DATABASE_URL; defaults: this machine's;
+PUBLISHER_BENCH_REDIS_URL overrides the Redis database). Prints messages/s end to end, the replay rate, their
+ratio and the peak worker RSS."""
 
 from __future__ import annotations
 

@@ -80,8 +80,9 @@ class Settings(BaseSettings):
     # Rows a worker claims at a time inside its batch: at most this many messages are "in flight" when a
     # worker dies, so at most this many can be sent twice after a crash.
     claim_chunk: int = 25
-    # A delivery claimed longer ago than this, and not settled, is handed back by the sweeper.
-    sending_timeout_seconds: float = 600
+    # A claim is a lease the live worker renews (every quarter lease); the rows of a worker that died come
+    # back when it ends, and the sweeper (every half lease) hands them out again: within ~30 s by default.
+    claim_lease_seconds: float = 20
     # A send with pending rows and no claim for this long lost its queue message: the scheduler requeues it.
     stall_seconds: float = 120
     # 4xx replies: retry after base * 2^attempt (with jitter, or the server's own hint), at most 6 attempts.

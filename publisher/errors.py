@@ -82,6 +82,11 @@ class PermanentDeliveryError(DeliveryError):
         self.code = code
 
 
+class MessageEncodingError(DeliveryError):
+    """This message cannot be put on the wire as it is (an address needs SMTPUTF8 the server lacks, or is
+    malformed): the row fails alone, and the address is not suppressed (nothing says its owner refused)."""
+
+
 class UnknownDeliveryError(DeliveryError):
     """The connection was lost after DATA: the message may or may not have been accepted."""
 

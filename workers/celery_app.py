@@ -25,7 +25,11 @@ def _configure(app: Celery) -> None:
         "task_ignore_result": True,
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
-        "beat_schedule": {"tick": {"task": "workers.tasks.tick", "schedule": settings.tick_seconds}},
+        "beat_schedule": {
+            "tick": {"task": "workers.tasks.tick", "schedule": settings.tick_seconds},
+            # Every half lease: a dead worker's rows are handed out again soon after its lease ends.
+            "sweep": {"task": "workers.tasks.sweep", "schedule": settings.claim_lease_seconds / 2},
+        },
     }
     conf["task_always_eager"] = False  # a process reconfigured from eager (the CLI's default) must stop being so
     if not settings.embedded:

@@ -42,6 +42,9 @@ def send_batch(self, digest_id: int, after_id: int, limit: int) -> dict:
         # Short, well under the broker's visibility timeout; the sweeper covers us if this is lost.
         log.warning("digest %s: %s; retrying in a minute", digest_id, exc)
         raise self.retry(exc=exc, countdown=60) from exc
+    if outcome.digest_failed:
+        log.error("digest %s failed: %s", digest_id, outcome.digest_failed)
+        return {"failed_digest": outcome.digest_failed}
     return {"sent": outcome.sent, "failed": outcome.failed, "deferred": outcome.deferred}
 
 
@@ -55,8 +58,23 @@ def poll_feed(self, *feed_ids: int) -> dict:
 
 
 @app.task(bind=True)
+def sweep(self) -> dict:
+    """Hand back the rows of dead workers (their lease ended) and the retries now due; requeue lost sends.
+    Runs every half lease, so a dead worker's rows go out again within ~1.5 leases of its death."""
+    with self.session() as session:
+        resumed = delivery.sweep(session, self.settings)
+    for digest_id in resumed:
+        send_digest.delay(digest_id)
+    with self.session() as session:
+        crossposts = crossposting.sweep(session, self.settings)
+    for crosspost_id in crossposts:
+        crosspost.delay(crosspost_id)
+    return {"resumed": resumed, "crossposts": crossposts}
+
+
+@app.task(bind=True)
 def tick(self) -> dict:
-    """The scheduler's heartbeat: poll what is due, compose what is due, hand stuck work back."""
+    """The scheduler's heartbeat: poll what is due, compose what is due."""
     now = utcnow()
     with self.session() as session:
         due = feeds.claim_due_feeds(session, now, lease=timedelta(minutes=5))
@@ -67,14 +85,9 @@ def tick(self) -> dict:
         ratelimit.prune(session, now=now)
     with self.session() as session:
         composed = [d.id for d in schedule.compose_due_digests(session, self.settings, now)]
-        resumed = delivery.sweep(session, self.settings)
-    for digest_id in sorted(set(composed) | set(resumed)):
+    for digest_id in composed:
         send_digest.delay(digest_id)
-    with self.session() as session:
-        crossposts = crossposting.sweep(session, self.settings)
-    for crosspost_id in crossposts:
-        crosspost.delay(crosspost_id)
-    return {"polled": len(due), "composed": composed, "resumed": resumed, "crossposts": crossposts}
+    return {"polled": len(due), "composed": composed}
 
 
 @app.task(bind=True)

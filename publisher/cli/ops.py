@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from publisher.cli.output import console, errors, print_json
@@ -124,10 +125,14 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     table = Table("digest", "list", "status", "recipients", "sent", "failed", "pending", "retrying", "rate", "eta")
     for s in report["sends"]:
         eta = f"{s['eta_seconds']:.0f}s" if s["eta_seconds"] is not None else "-"
-        status = s["status"] + (f" ({s['reason']})" if s["reason"] else "")
-        table.add_row(str(s["digest_id"]), s["list"], status, str(s["recipients"]), str(s["sent"]),
+        table.add_row(str(s["digest_id"]), s["list"], s["status"], str(s["recipients"]), str(s["sent"]),
                       str(s["failed"]), str(s["pending"]), str(s["retrying"]), f"{s['rate_per_second']}/s", eta)
     console.print(table if report["sends"] else "sends in progress: none")
+    for s in report["sends"]:  # a reason is a sentence: on its own line, not squeezed into a table cell
+        if s["reason"]:
+            colour = "red" if s["status"] == "failed" else "yellow"
+            console.print(f"  [{colour}]digest #{s['digest_id']} {s['status']}[/]: {escape(s['reason'])}",
+                          highlight=False, soft_wrap=True)
     b = report["bounces"]
     if b["unverified"]:
         console.print(f"bounce reports not believed (no signed VERP address or Message-ID): {b['unverified']}"

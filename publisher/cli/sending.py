@@ -37,6 +37,9 @@ def send(
         console.print(f"Nothing new for [bold]{list_name}[/] since its last digest: nothing sent.")
         return
     console.print(f"Digest #{digest.id}: {digest.post_count} post(s) to {digest.recipient_count} subscriber(s)")
+    if digest.status == DigestStatus.FAILED:  # it could not be rendered: nothing to send, say why
+        with session_scope() as session:
+            _report(controls.progress(session, digest.id))
     if digest.recipient_count == 0:
         return
     in_process = bool(send_digest.app.conf.task_always_eager)  # embedded CLI: nobody else will send it
@@ -85,6 +88,11 @@ def _report(state: controls.Progress) -> None:
     if state.status == DigestStatus.PAUSED:
         errors.print(f"error: the send is {state.reason or 'paused'}; fix it, then `publisher digest resume "
                      f"{state.digest_id}`", markup=False)
+        raise typer.Exit(1)
+    if state.status == DigestStatus.FAILED:
+        errors.print(f"error: digest #{state.digest_id} failed: {state.reason}; fix the cause, then `publisher "
+                     f"digest resume {state.digest_id}` (or `publisher digest cancel {state.digest_id}`)",
+                     markup=False)
         raise typer.Exit(1)
     if state.failed:
         raise typer.Exit(1)

@@ -10,55 +10,120 @@ from __future__ import annotations
 
 import base64
 import re
+import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
+
+import idna
 
 from publisher.errors import InvalidInputError
 
 _MAX_LINE = 998  # RFC 5322 hard limit, without the CRLF
+_FOLD_AT = 78  # RFC 5322 "SHOULD": every header line we write stays within it
 _ATEXT = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]"
 _DOT_ATOM_RE = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*")
+# RFC 6531: a local part may also hold UTF-8 (sent only with SMTPUTF8); which characters is checked apart.
+_UTF8_DOT_ATOM_RE = re.compile(rf"(?:{_ATEXT}|[^\x00-\x7f])+(?:\.(?:{_ATEXT}|[^\x00-\x7f])+)*")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOSTNAME_RE = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}")
 _PHRASE_RE = re.compile(rf"{_ATEXT}+(?: {_ATEXT}+)*")  # a display name that needs no quoting
 _PRINTABLE_RE = re.compile(r"[\x20-\x7e]*")
-_WORD_BYTES = 45  # 45 bytes -> 60 base64 chars -> a 72-char encoded word, under the 75 limit
+_WORD_BYTES = 42  # 42 bytes -> 56 base64 chars -> a 68-char encoded word: "Subject: " + one fits in 78
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """An address as it goes on the wire: the local part as given, the domain in ASCII (IDNA A-labels)."""
+
+    local: str
+    domain: str
+
+    @property
+    def addr_spec(self) -> str:
+        return f"{self.local}@{self.domain}"
+
+    @property
+    def needs_smtputf8(self) -> bool:
+        """A non-ASCII local part has no ASCII form: it travels only where the server offers SMTPUTF8."""
+        return not self.local.isascii()
+
+
+@lru_cache(maxsize=4096)
+def mailbox(address: str) -> Mailbox:
+    """Check an address and put its domain in the form every relay accepts (punycode, UTS #46), or raise
+    InvalidInputError saying what is wrong. The local part is never altered: it belongs to its domain."""
+    local, at, domain = address.strip().rpartition("@")
+    if not at or not _local_part_ok(local):
+        raise InvalidInputError(f"address {address!r} is not a valid email address")
+    ascii_domain = domain.lower()
+    if not (ascii_domain.isascii() and _HOSTNAME_RE.fullmatch(ascii_domain)):
+        try:
+            ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError) as exc:
+            raise InvalidInputError(f"address {address!r} is not a valid email address: "
+                                    f"its domain cannot be written in IDNA ({exc})") from None
+    if len(ascii_domain) > 253 or not _HOSTNAME_RE.fullmatch(ascii_domain):
+        raise InvalidInputError(f"address {address!r} is not a valid email address")
+    return Mailbox(local, ascii_domain)
+
+
+def _local_part_ok(local: str) -> bool:
+    if len(local.encode("utf-8")) > 64:  # RFC 5321 4.5.3.1.1
+        return False
+    if local.isascii():
+        return bool(_DOT_ATOM_RE.fullmatch(local))
+    # Letters, marks, numbers, punctuation and symbols; never controls, separators or unassigned points.
+    return bool(_UTF8_DOT_ATOM_RE.fullmatch(local)) and all(
+        unicodedata.category(c)[0] in "LMNPS" for c in local if not c.isascii())
+
+
+_ELLIPSIS = "\u2026"
+_JOINERS = {"\u200d", "\ufe0e", "\ufe0f"}  # zero-width joiner and variation selectors glue characters
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, an ellipsis marking the cut: at a space in the last fifth when there is
+    one, else between two characters, never between a character and the marks or joiners that belong to it."""
+    if len(text) <= limit:
+        return text
+    cut = limit - 1
+    space = text.rfind(" ", 0, cut + 1)
+    if space >= limit * 4 // 5:
+        cut = space
+    else:
+        while cut > 0 and (unicodedata.combining(text[cut]) or text[cut] in _JOINERS
+                           or text[cut - 1] in _JOINERS or "\udc00" <= text[cut] <= "\udfff"):
+            cut -= 1
+    return text[:cut].rstrip() + _ELLIPSIS
 
 
 def encode_header(name: str, value: str) -> bytes:
-    """An unstructured header (Subject): ASCII as is, else encoded words; folded under 78 columns."""
-    if _PRINTABLE_RE.fullmatch(value) and "=?" not in value:
-        return _fold_words(name, value.split(" "))
+    """An unstructured header (Subject): ASCII as is, else encoded words; folded under 78 columns. A word
+    too long to fold (a 1,200-character title without spaces) goes as encoded words, which can be cut."""
+    words = value.split(" ")
+    if _PRINTABLE_RE.fullmatch(value) and "=?" not in value and _foldable(name, words):
+        return _fold_words(name, words)
     return _fold_words(name, _encoded_words(value))
 
 
 def address_header(name: str, address: str, display_name: str = "") -> bytes:
-    """'To: "Name" <local@domain>' with the name quoted or encoded as needed, the domain in IDNA form."""
-    addr_spec = _addr_spec(address)
+    """'To: "Name" <local@domain>' with the name quoted or encoded as needed, the domain in IDNA form.
+    A non-ASCII local part is written as UTF-8 (RFC 6532): the mailer sends it only with SMTPUTF8."""
+    addr_spec = mailbox(address).addr_spec
     if not display_name:
-        return f"{name}: {addr_spec}\r\n".encode()
-    if _PHRASE_RE.fullmatch(display_name):
+        return _fold_words(name, [addr_spec])
+    if _PHRASE_RE.fullmatch(display_name) and _foldable(name, display_name.split(" ")):
         words = display_name.split(" ")
-    elif _PRINTABLE_RE.fullmatch(display_name) and "=?" not in display_name:
+    elif _PRINTABLE_RE.fullmatch(display_name) and "=?" not in display_name and \
+            len(display_name) + len(name) + 4 < _FOLD_AT:
         words = ['"' + display_name.replace("\\", "\\\\").replace('"', '\\"') + '"']
     else:
         words = _encoded_words(display_name)
     return _fold_words(name, [*words, f"<{addr_spec}>"])
 
 
-@lru_cache(maxsize=4096)
-def _addr_spec(address: str) -> str:
-    local, _, domain = address.strip().rpartition("@")
-    if not local.isascii():
-        # That needs SMTPUTF8 end to end; an encoded word in To: would be wrong, so refuse clearly.
-        raise InvalidInputError(f"recipient address {address!r} has a non-ASCII local part")
-    if not _DOT_ATOM_RE.fullmatch(local) or not domain:
-        raise InvalidInputError(f"recipient address {address!r} is not a valid email address")
-    try:
-        # An internationalized domain goes out in its ASCII (punycode) form, which every relay accepts.
-        ascii_domain = domain.encode("idna").decode("ascii").lower()
-    except UnicodeError as exc:
-        raise InvalidInputError(f"recipient address {address!r} is not a valid email address") from exc
-    if not _DOT_ATOM_RE.fullmatch(ascii_domain):
-        raise InvalidInputError(f"recipient address {address!r} is not a valid email address")
-    return f"{local}@{ascii_domain}"
+def _foldable(name: str, words: list[str]) -> bool:
+    return all(len(name) + 2 + len(word) <= _FOLD_AT for word in words)
 
 
 def _encoded_words(value: str) -> list[str]:
@@ -78,14 +143,14 @@ def _encoded_words(value: str) -> list[str]:
 def _fold_words(name: str, words: list[str]) -> bytes:
     lines, line = [], f"{name}:"
     for word in words:
-        if len(line) + 1 + len(word) > 78 and line != f"{name}:":
+        if len(line) + 1 + len(word) > _FOLD_AT and line != f"{name}:":
             lines.append(line)
             line = ""
         line += " " + word
     lines.append(line)
-    if any(len(text) > _MAX_LINE for text in lines):
+    if any(len(text.encode("utf-8")) > _MAX_LINE for text in lines):
         raise InvalidInputError(f"{name} header has a word longer than {_MAX_LINE} characters")
-    return ("\r\n".join(lines) + "\r\n").encode("ascii")
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
 def fold_verbatim(name: str, value: str) -> bytes:
@@ -113,6 +178,14 @@ def message_id_value(message_id: str) -> str:
     return message_id
 
 
+_LABEL_LIMIT = 60
+
+
+def folded_header(name: str, value: str) -> bytes:
+    """A structured header whose value may be folded at its spaces (List-Id)."""
+    return _fold_words(name, value.split(" "))
+
+
 def list_id_value(list_id: str) -> str:
     """'news.example.com' or 'Weekly News <news.example.com>' -> a List-Id value (RFC 2919)."""
     label, _, rest = list_id.strip().partition("<")
@@ -120,6 +193,7 @@ def list_id_value(list_id: str) -> str:
     if not re.fullmatch(rf"{_ATEXT}+(\.{_ATEXT}+)+", dotted):
         raise InvalidInputError(f"list id {list_id!r} must be dotted like 'my-list.example.com'")
     label = " ".join(re.sub(r"[\x00-\x1f\x7f]+", " ", label).split()).strip('"') if rest else ""
+    label = shorten(label, _LABEL_LIMIT)
     if not label:
         return f"<{dotted}>"
     if not label.isascii():

@@ -21,18 +21,21 @@ from publisher.compose.headers import (
     address_header,
     encode_header,
     fold_verbatim,
+    folded_header,
     header_url,
     list_id_value,
     message_id_value,
+    shorten,
 )
 from publisher.compose.render import NAME, PLACEHOLDERS, PREFERENCES_URL, UNSUBSCRIBE_URL, RenderedDigest
 from publisher.errors import InvalidInputError
 
 FALLBACK_NAME = "there"  # "Hi there," when we do not know the subscriber's name
+NAME_LIMIT = 64  # characters of a person's name we show ("To:", "Hi ..."); longer ones end in an ellipsis
 
 _PLACEHOLDER_RE = re.compile("|".join(map(re.escape, PLACEHOLDERS)))
 _SPLIT_RE = re.compile("(" + "|".join(map(re.escape, PLACEHOLDERS)) + ")")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _SOFT_BREAK = b"=\r\n"
 
 
@@ -76,7 +79,7 @@ def prepare(rendered: RenderedDigest, *, sender: str, list_id: str, signer=None)
     boundary = f"=_pub_{secrets.token_hex(12)}"  # "=_" never occurs in quoted-printable text
     static = (
         _from_header(sender)
-        + f"List-Id: {list_id_value(list_id)}\r\n".encode()
+        + folded_header("List-Id", list_id_value(list_id))
         + b"MIME-Version: 1.0\r\n"
         + f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode()
     )
@@ -94,6 +97,15 @@ def prepare(rendered: RenderedDigest, *, sender: str, list_id: str, signer=None)
         closing=f"--{boundary}--\r\n".encode(),
         signer=signer,
     )
+
+
+def check_encodable(rendered: RenderedDigest) -> None:
+    """Raise (InvalidInputError, ValueError) when the rendered content cannot become a message for anyone,
+    so a digest fails when it is composed rather than at each send; the sender and list id are settings,
+    checked by `prepare` when the digest is sent (a person can fix those and resume it)."""
+    encode_header("Subject", _PLACEHOLDER_RE.sub(FALLBACK_NAME, " ".join(rendered.subject.split())))
+    _pieces(rendered.text)
+    _pieces(rendered.html)
 
 
 @dataclass(frozen=True)
@@ -143,9 +155,10 @@ class Prepared:
 
 def _from_header(sender: str) -> bytes:
     display_name, address = parseaddr(sender)
-    if not address:
-        raise InvalidInputError(f"sender {sender!r} is not an address like 'News <news@example.com>'")
-    return address_header("From", address, _clean_name(display_name))
+    try:
+        return address_header("From", address, _clean_name(display_name))
+    except InvalidInputError:
+        raise InvalidInputError(f"sender {sender!r} is not an address like 'News <news@example.com>'") from None
 
 
 def _pieces(body: str) -> tuple[bytes | str, ...]:
@@ -181,5 +194,6 @@ def _substitute(text: str, values: dict[str, str]) -> str:
 
 
 def _clean_name(name: str | None) -> str:
-    # A name is user input: newlines or control characters would break the header or the text layout.
-    return " ".join(_CONTROL_RE.sub(" ", name or "").split())
+    # A name is user input: newlines or control characters would break the header or the text layout, and
+    # a name longer than a header line says nothing more than its first few words.
+    return shorten(" ".join(_CONTROL_RE.sub(" ", name or "").split()), NAME_LIMIT)

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jinja2
 from premailer import Premailer
 
+from publisher.compose.headers import shorten
 from publisher.compose.text import PlainText, html_to_text  # noqa: F401 - re-exported
 from publisher.errors import InvalidInputError
 
@@ -39,6 +40,10 @@ _DEFUSED_PREFIX = "zzPUB\u200bx"
 _DEFUSE_RE = re.compile(re.escape(_PLACEHOLDER_PREFIX))
 
 _PARTS = ("subject.txt", "body.txt", "body.html")
+# A subject is read in a line of an inbox: longer ones are shortened (with an ellipsis) rather than sent as a
+# header that breaks (a 1,200-character title without spaces). Templates shorten titles with `| shorten(N)`.
+SUBJECT_LIMIT = 200
+_SUBJECT_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 CONTENT_MODES = ("full", "excerpt")
 EXCERPT_WORDS = 60
 
@@ -109,7 +114,19 @@ def render_digest(ctx: DigestContext, *, templates_dir: Path, template: str = "d
         "preferences_url": PREFERENCES_URL,
     }
     subject, text, html = (_render_part(env, template, part, variables) for part in _PARTS)
-    return RenderedDigest(subject=" ".join(subject.split()), html=inline_css(html), text=_tidy_text(text))
+    return RenderedDigest(subject=subject_line(subject), html=inline_css(html), text=_tidy_text(text))
+
+
+def subject_line(text: str) -> str:
+    """One line, no control characters, at most SUBJECT_LIMIT characters; a placeholder is kept whole."""
+    text = " ".join(_SUBJECT_CONTROLS.sub(" ", text).split())
+    # Each placeholder stands as one control character (none is left in the text) while shortening.
+    for n, placeholder in enumerate(PLACEHOLDERS, start=1):
+        text = text.replace(placeholder, chr(n))
+    text = shorten(text, SUBJECT_LIMIT)
+    for n, placeholder in enumerate(PLACEHOLDERS, start=1):
+        text = text.replace(chr(n), placeholder)
+    return text
 
 
 def inline_css(html: str) -> str:
@@ -133,7 +150,7 @@ def inline_css(html: str) -> str:
 @lru_cache(maxsize=8)
 def _environment(templates_dir: Path) -> jinja2.Environment:
     # One Environment per directory, so compiled templates are reused across digests.
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir / "email"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=jinja2.StrictUndefined,
@@ -141,6 +158,8 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["shorten"] = shorten
+    return env
 
 
 def _render_part(env: jinja2.Environment, template: str, part: str, variables: dict) -> str:

@@ -4,6 +4,7 @@ weights, failover and rate limits) or the outbox folder."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Protocol
 
 from publisher.config import Settings, SMTPServer, parse_smtp_urls
@@ -12,8 +13,11 @@ from publisher.errors import MailerAuthError, MailerUnavailableError
 
 
 class Mailer(Protocol):
-    def send(self, *, envelope_from: str, recipient: str, message: bytes, message_id: str) -> str:
-        """Hand one message over; return the server's reply. Raises a DeliveryError subclass."""
+    def send(self, *, envelope_from: str, recipient: str, message: bytes, message_id: str,
+             before_data: Callable[[], None] | None = None) -> str:
+        """Hand one message over; return the server's reply. Raises a DeliveryError subclass.
+        `before_data` is called once the server is ready for the message and before any of it is sent:
+        until it returns, the message cannot have been accepted."""
 
     def close(self) -> None: ...
 
@@ -42,13 +46,14 @@ class FailoverMailer:
         self._current = None
         self._down: dict[str, MailerUnavailableError] = {}
 
-    def send(self, *, envelope_from: str, recipient: str, message: bytes, message_id: str) -> str:
+    def send(self, *, envelope_from: str, recipient: str, message: bytes, message_id: str,
+             before_data: Callable[[], None] | None = None) -> str:
         while True:
             mailer = self._mailer()
             try:
                 self._limiter.acquire(mailer.server)
                 return mailer.send(envelope_from=envelope_from, recipient=recipient, message=message,
-                                   message_id=message_id)
+                                   message_id=message_id, before_data=before_data)
             except MailerUnavailableError as exc:
                 self._down[mailer.server.key] = exc
                 mailer.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -12,7 +13,10 @@ class OutboxMailer:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def send(self, *, envelope_from: str, recipient: str, message: bytes, message_id: str) -> str:
+    def send(self, *, envelope_from: str, recipient: str, message: bytes, message_id: str,
+             before_data: Callable[[], None] | None = None) -> str:
+        if before_data:
+            before_data()
         # Named by Message-ID, which is stable per digest x subscriber: a retry overwrites, never duplicates.
         name = re.sub(r"[^A-Za-z0-9._-]", "_", message_id.strip("<>")) + ".eml"
         final = self.folder / name

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
+from collections.abc import Callable
 
 from publisher.config import SMTPServer
 from publisher.errors import (
     MailerAuthError,
     MailerUnavailableError,
+    MessageEncodingError,
     PermanentDeliveryError,
     TemporaryDeliveryError,
     UnknownDeliveryError,
 )
+
+_ENVELOPE_BREAKERS = re.compile(r"[\x00-\x20<>\x7f]")
 
 
 class SMTPMailer:
@@ -21,10 +26,23 @@ class SMTPMailer:
         self.timeout = timeout
         self._connection: smtplib.SMTP | None = None
 
-    def send(self, *, envelope_from: str, recipient: str, message: bytes, message_id: str) -> str:
+    def send(self, *, envelope_from: str, recipient: str, message: bytes, message_id: str,
+             before_data: Callable[[], None] | None = None) -> str:
+        """Raises MessageEncodingError, before anything is written, for a message this server cannot carry:
+        a non-ASCII address (or UTF-8 header) needs SMTPUTF8 (RFC 6531)."""
+        for address in (envelope_from, recipient):
+            if _ENVELOPE_BREAKERS.search(address) or not address:
+                raise MessageEncodingError(f"address {address!r} cannot go in an SMTP envelope")
+        utf8 = not (envelope_from.isascii() and recipient.isascii() and message.isascii())
         connection = self._connect()
+        if utf8 and not (connection.does_esmtp and connection.has_extn("smtputf8")):
+            raise MessageEncodingError(
+                f"{recipient!r} needs SMTPUTF8 (its address or headers are not ASCII), which SMTP server "
+                f"{self.server.key} does not offer")
         try:
-            self._envelope(connection, envelope_from, recipient)
+            self._envelope(connection, envelope_from, recipient, utf8=utf8)
+            if before_data:
+                self._call_before_data(before_data)
             # Dot-stuffing by hand: our messages are CRLF already (smtplib's regexes would cost half a
             # millisecond a message).
             connection.send(_dot_stuffed(message) + b".\r\n")
@@ -42,21 +60,32 @@ class SMTPMailer:
             raise _refusal(code, reply, "message refused")
         return f"{code} {reply.decode('utf-8', 'replace')}"
 
-    def _envelope(self, connection: smtplib.SMTP, sender: str, recipient: str) -> None:
+    def _call_before_data(self, before_data: Callable[[], None]) -> None:
+        try:
+            before_data()
+        except BaseException:
+            # The server waits for a message we will not send: this session is over.
+            self._connection.close()
+            self._connection = None
+            raise
+
+    def _envelope(self, connection: smtplib.SMTP, sender: str, recipient: str, *, utf8: bool) -> None:
         """MAIL, RCPT and DATA, in one round trip where the server offers PIPELINING (RFC 2920).
         Raises the refusal of the first command refused, after putting the session back in order."""
-        steps = [(f"mail FROM:{smtplib.quoteaddr(sender)}", f"sender {sender} refused"),
-                 (f"rcpt TO:{smtplib.quoteaddr(recipient)}", f"recipient {recipient} refused"),
+        options = (" SMTPUTF8" + (" BODY=8BITMIME" if connection.has_extn("8bitmime") else "")) if utf8 else ""
+        steps = [(f"mail FROM:<{sender}>{options}", f"sender {sender} refused"),
+                 (f"rcpt TO:<{recipient}>", f"recipient {recipient} refused"),
                  ("data", "DATA refused")]
+        encoding = "utf-8" if utf8 else "ascii"
         pipelined = connection.does_esmtp and connection.has_extn("pipelining")
         if pipelined:
-            connection.send("".join(command + "\r\n" for command, _ in steps))
+            connection.send("".join(command + "\r\n" for command, _ in steps).encode(encoding))
         refusal = None
         for command, what in steps:
             if not pipelined:
                 if refusal:
                     break
-                connection.putcmd(command)
+                connection.send((command + "\r\n").encode(encoding))
             code, reply = connection.getreply()
             expected = 354 if command == "data" else 250
             if code == 354 and refusal:

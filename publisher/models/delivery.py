@@ -11,7 +11,7 @@ from publisher.models.base import Base, UTCDateTime, utcnow
 
 class DeliveryStatus(enum.StrEnum):
     PENDING = "pending"
-    SENDING = "sending"          # claimed by a worker; the sweeper hands it back if the worker dies
+    SENDING = "sending"          # claimed by a worker under a lease; the sweeper hands it back if the lease ends
     SENT = "sent"                # the SMTP server said 250 (or the .eml was written)
     SOFT_FAILED = "soft_failed"  # 4xx: retried after next_attempt_at
     HARD_FAILED = "hard_failed"  # 5xx: never retried
@@ -41,6 +41,10 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_reply: Mapped[str | None] = mapped_column(Text)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who holds a SENDING row (one token per batch run) and until when: a live worker renews the lease, so
+    # the sweeper hands back only the rows of a worker that died (within a lease of its death).
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

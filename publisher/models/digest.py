@@ -14,6 +14,8 @@ class DigestStatus(enum.StrEnum):
     PAUSED = "paused"        # by a person, or by us when the mail server refuses our login or TLS
     SENT = "sent"            # every delivery settled
     CANCELLED = "cancelled"  # stopped for good: rows not yet attempted are cancelled
+    FAILED = "failed"        # could not be rendered or prepared: nothing sent, the reason kept, never retried
+                             # by itself (`digest resume` after a fix, or `digest cancel` to let it go)
 
 
 class Digest(Base):
@@ -30,7 +32,7 @@ class Digest(Base):
     recipient_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Why the send is paused, in plain words ("SMTP login refused ..."), shown by `publisher status`.
+    # Why the send is paused or failed, in plain words ("SMTP login refused ..."), shown by `publisher status`.
     status_reason: Mapped[str | None] = mapped_column(Text)
     # Which edition of the list this is ("daily Europe/Paris 2026-11-26T07:00Z", "now" ...), and the instant
     # its posts were chosen up to: subscribers' seen_until moves to cutoff_at (see services.digests).

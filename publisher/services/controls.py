@@ -35,15 +35,29 @@ def pause_send(session: Session, digest_id: int, *, reason: str = "paused by an 
 
 
 def resume_send(session: Session, digest_id: int) -> Digest:
-    """The caller queues the send again (workers.tasks.send_digest) after this commits."""
-    _move(session, digest_id, DigestStatus.PAUSED, DigestStatus.SENDING, None)
+    """A paused send, or a failed one whose cause was fixed (a setting, the sender): the caller queues it
+    again (workers.tasks.send_digest) after this commits."""
+    digest = get_digest(session, digest_id)
+    if digest.status == DigestStatus.FAILED and not digest.html:
+        raise InvalidInputError(f"digest #{digest_id} failed before it was rendered ({digest.status_reason}); "
+                                f"it holds nothing to send: let it go with `publisher digest cancel {digest_id}`")
+    _move(session, digest_id, (DigestStatus.PAUSED, DigestStatus.FAILED), DigestStatus.SENDING, None)
     return get_digest(session, digest_id)
+
+
+def fail_send(session: Session, digest_id: int, *, reason: str) -> None:
+    """A send that cannot go on by itself (its digest cannot be prepared): nothing more is claimed, its
+    rows stay pending, the reason shows in `publisher status` until a person resumes or cancels it."""
+    session.rollback()
+    session.execute(update(Digest).where(Digest.id == digest_id, Digest.status == DigestStatus.SENDING)
+                    .values(status=DigestStatus.FAILED.value, status_reason=reason[:2000], finished_at=utcnow()))
+    session.commit()
 
 
 def cancel_send(session: Session, digest_id: int) -> int:
     """Stop for good: rows not yet attempted are cancelled. Returns how many."""
     digest = get_digest(session, digest_id)
-    if digest.status not in (DigestStatus.SENDING, DigestStatus.PAUSED):
+    if digest.status not in (DigestStatus.SENDING, DigestStatus.PAUSED, DigestStatus.FAILED):
         raise InvalidInputError(f"digest #{digest_id} is {digest.status}: only a send in progress can be cancelled")
     digest.status, digest.status_reason, digest.finished_at = DigestStatus.CANCELLED.value, "cancelled", utcnow()
     cancelled = ledger.cancel_unsent(session, digest_id, now=utcnow())
@@ -51,15 +65,17 @@ def cancel_send(session: Session, digest_id: int) -> int:
     return cancelled
 
 
-def _move(session: Session, digest_id: int, source: DigestStatus, target: DigestStatus, reason: str | None) -> None:
+def _move(session: Session, digest_id: int, source: DigestStatus | tuple[DigestStatus, ...], target: DigestStatus,
+          reason: str | None) -> None:
+    sources = source if isinstance(source, tuple) else (source,)
     moved = session.execute(
-        update(Digest).where(Digest.id == digest_id, Digest.status == source)
-        .values(status=target.value, status_reason=reason)
+        update(Digest).where(Digest.id == digest_id, Digest.status.in_(sources))
+        .values(status=target.value, status_reason=reason, finished_at=None)
     ).rowcount
     session.commit()
     if not moved:
         digest = get_digest(session, digest_id)
-        raise InvalidInputError(f"digest #{digest_id} is {digest.status}, not {source.value}")
+        raise InvalidInputError(f"digest #{digest_id} is {digest.status}, not {' or '.join(sources)}")
 
 
 @dataclass(frozen=True)
@@ -104,5 +120,6 @@ def finish_if_settled(session: Session, digest_id: int) -> bool:
 
 
 def sends_in_progress(session: Session) -> list[Digest]:
-    active = (DigestStatus.SENDING, DigestStatus.PAUSED)
+    """Sends going on, paused or failed: every send a person may have to act on."""
+    active = (DigestStatus.SENDING, DigestStatus.PAUSED, DigestStatus.FAILED)
     return list(session.scalars(select(Digest).where(Digest.status.in_(active)).order_by(Digest.id)))

@@ -1,30 +1,38 @@
 """Use case of the send engine: deliver one batch of a digest, moving the ledger only after the effect.
 
-A batch is worked in small claimed chunks on one connection: claim (pending → sending), send each message,
-then settle the chunk in one transaction. A worker killed mid-chunk leaves at most one chunk in `sending`,
-which the sweeper hands back: the only messages that can go out twice are the ones in flight at the kill."""
+A batch is worked in small claimed chunks on one connection: claim (pending → sending, under a lease this
+process renews while it lives), then for each row send it and record it right after the server's reply
+(services.claim). A worker killed mid-chunk can send twice only the message between the server's 250 and
+its record; the rest of its claim comes back when the lease ends. A row whose message cannot be built or
+carried fails alone, with its reason; a digest that cannot be prepared at all fails visibly instead of being
+retried forever."""
 
 from __future__ import annotations
 
 import random
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from publisher.compose.headers import mailbox
 from publisher.config import Settings
 from publisher.deliver.mailer import Mailer, open_mailer
 from publisher.errors import (
+    InvalidInputError,
     MailerAuthError,
     MailerUnavailableError,
+    MessageEncodingError,
     PermanentDeliveryError,
+    PublisherError,
     TemporaryDeliveryError,
     UnknownDeliveryError,
 )
-from publisher.models import Delivery, DeliveryStatus, Digest, MailingList
+from publisher.models import Delivery, DeliveryStatus, MailingList
 from publisher.models.base import utcnow
 from publisher.services import controls, suppression
+from publisher.services.claim import Claim, LeaseKeeper, Recorder
 from publisher.services.messages import DigestMailing
 from publisher.store import ledger
 from publisher.store.ledger import Outcome
@@ -36,8 +44,8 @@ class BatchOutcome:
     failed: int = 0
     deferred: int = 0
     errors: list[str] = field(default_factory=list)
-    refused: list[Delivery] = field(default_factory=list)  # 5xx: the address does not take our mail
     suppressed: set[str] = field(default_factory=set)  # of the chunk in hand
+    digest_failed: str | None = None  # why the digest could not be prepared
 
     @property
     def attempted(self) -> int:
@@ -53,19 +61,29 @@ def deliver_batch(session: Session, settings: Settings, *, digest_id: int, after
                   mailer: Mailer | None = None) -> BatchOutcome:
     """Send up to `limit` pending rows after `after_id`, a claimed chunk at a time, on one connection."""
     outcome = BatchOutcome()
-    digest = session.get(Digest, digest_id)
-    mailing = DigestMailing.for_digest(settings, digest, session.get(MailingList, digest.list_id))
-    mailer = mailer or open_mailer(settings)
     try:
-        while outcome.attempted < limit:
-            chunk = ledger.claim_pending(session, digest_id=digest_id, after_id=after_id,
-                                         limit=min(settings.claim_chunk, limit - outcome.attempted), now=utcnow())
-            if not chunk:
-                break  # done, or paused, or cancelled, or another worker took the rest
-            after_id = chunk[-1].id
-            outcome.suppressed = suppression.suppressed_among(session, [r.email for r in chunk],
-                                                              list_id=mailing.list_id)
-            _send_chunk(session, settings, mailer, mailing, chunk, outcome)
+        mailing = _prepare(session, settings, digest_id)
+    except (PublisherError, ValueError, OSError) as exc:
+        # The same digest would fail the same way on every retry: say so once, where a person looks.
+        outcome.digest_failed = f"the digest cannot be prepared: {exc}"
+        controls.fail_send(session, digest_id, reason=outcome.digest_failed)
+        return outcome
+    claim = Claim(digest_id, timedelta(seconds=settings.claim_lease_seconds))
+    mailer = mailer or open_mailer(settings)
+    engine = session.get_bind()
+    try:
+        with LeaseKeeper(engine, claim), Recorder(engine, claim) as recorder:
+            while outcome.attempted < limit:
+                chunk = ledger.claim_pending(session, digest_id=digest_id, after_id=after_id, token=claim.token,
+                                             lease=claim.lease, now=utcnow(),
+                                             limit=min(settings.claim_chunk, limit - outcome.attempted))
+                if not chunk:
+                    break  # done, or paused, or cancelled, or another worker took the rest
+                after_id = chunk[-1].id
+                outcome.suppressed = suppression.suppressed_among(session, [r.email for r in chunk],
+                                                                  list_id=mailing.list_id)
+                _send_chunk(session, _Sending(settings, mailer, mailing, recorder, claim.token), chunk, outcome)
+                recorder.settled()  # the chunk's records are in before the next claim looks at the ledger
     except MailerAuthError as exc:
         # Every server refuses our login or TLS: retrying cannot help until a person fixes the settings.
         controls.pause_send(session, digest_id, reason=f"paused: {exc}")
@@ -76,44 +94,80 @@ def deliver_batch(session: Session, settings: Settings, *, digest_id: int, after
     return outcome
 
 
-def _send_chunk(session, settings, mailer, mailing: DigestMailing, chunk: list[Delivery],
-                outcome: BatchOutcome) -> None:
-    results: list[Outcome] = []
-    try:
-        for row in chunk:
-            results.append(_attempt(settings, mailer, mailing, row, outcome))
-    except MailerUnavailableError as exc:
-        ledger.settle(session, results, now=utcnow())
-        ledger.release(session, [r.id for r in chunk[len(results):]], now=utcnow(), reason=str(exc))
-        raise
-    finally:
-        _suppress_refused(session, outcome)
-    ledger.settle(session, results, now=utcnow())
+def _prepare(session: Session, settings: Settings, digest_id: int) -> DigestMailing:
+    digest = controls.get_digest(session, digest_id)
+    if not digest.html:
+        raise InvalidInputError("it was never rendered (see the reason it failed when it was composed)")
+    return DigestMailing.for_digest(settings, digest, session.get(MailingList, digest.list_id))
 
 
-def _attempt(settings: Settings, mailer: Mailer, mailing: DigestMailing, row: Delivery,
-             outcome: BatchOutcome) -> Outcome:
+@dataclass(frozen=True)
+class _Sending:
+    settings: Settings
+    mailer: Mailer
+    mailing: DigestMailing
+    recorder: Recorder
+    token: str
+
+
+def _send_chunk(session: Session, sending: _Sending, chunk: list[Delivery], outcome: BatchOutcome) -> None:
+    for n, row in enumerate(chunk):
+        try:
+            result = _attempt(sending, row, outcome)
+        except MailerUnavailableError as exc:
+            # No server took this message or the ones after it: they go back untouched.
+            sending.recorder.settled()
+            ledger.release(session, [r.id for r in chunk[n:]], token=sending.token, now=utcnow(), reason=str(exc))
+            raise
+        if result.refused:
+            # A 5xx from the receiving side: the address does not take our mail, never send to it again.
+            # Recorded before the row: killed in between, the row is tried again and found suppressed.
+            suppression.suppress(session, row.email, reason=suppression.HARD_BOUNCE, source=f"digest:{row.digest_id}")
+            session.commit()
+        sending.recorder.record(result.outcome)
+
+
+@dataclass(frozen=True)
+class _Result:
+    outcome: Outcome
+    refused: bool = False  # a 5xx: the address is suppressed
+
+
+def _attempt(sending: _Sending, row: Delivery, outcome: BatchOutcome) -> _Result:
+    settings, mailer, mailing = sending.settings, sending.mailer, sending.mailing
     if row.email in outcome.suppressed:
         # Unsubscribed, bounced or complained after the audience was frozen: their wish wins over the ledger.
-        return Outcome(row.id, DeliveryStatus.CANCELLED, "suppressed after the send started")
+        return _Result(Outcome(row.id, DeliveryStatus.CANCELLED, "suppressed after the send started"))
     try:
-        reply = mailer.send(envelope_from=mailing.return_path(row), recipient=row.email,
-                            message=mailing.message_for(row), message_id=mailing.message_id(row))
+        recipient, message = mailbox(row.email).addr_spec, mailing.message_for(row)
+    except (InvalidInputError, ValueError) as exc:
+        # This row's data cannot make a message (a malformed address, a name no encoding takes): it fails
+        # alone. Not suppressed: nothing says the address's owner refused our mail.
+        return _fail(row, f"not sent: {exc}", outcome)
+    try:
+        # The previous row's record must be in before this message can be accepted (see claim.Recorder).
+        reply = mailer.send(envelope_from=mailing.return_path(row), recipient=recipient, message=message,
+                            message_id=mailing.message_id(row), before_data=sending.recorder.settled)
+    except MessageEncodingError as exc:
+        return _fail(row, f"not sent: {exc}", outcome)
     except TemporaryDeliveryError as exc:
-        return _retry_or_give_up(settings, row, str(exc), outcome)
+        return _Result(_retry_or_give_up(settings, row, str(exc), outcome))
     except UnknownDeliveryError as exc:
         if settings.unknown_policy == "retry":
-            return _retry_or_give_up(settings, row, str(exc), outcome)
+            return _Result(_retry_or_give_up(settings, row, str(exc), outcome))
         outcome.failed += 1
         outcome.errors.append(f"{row.email}: {exc}")
-        return Outcome(row.id, DeliveryStatus.UNKNOWN, str(exc))
+        return _Result(Outcome(row.id, DeliveryStatus.UNKNOWN, str(exc)))
     except PermanentDeliveryError as exc:
-        outcome.failed += 1
-        outcome.errors.append(f"{row.email}: {exc}")
-        outcome.refused.append(row)
-        return Outcome(row.id, DeliveryStatus.HARD_FAILED, str(exc))
+        return _fail(row, str(exc), outcome, refused=True)
     outcome.sent += 1
-    return Outcome(row.id, DeliveryStatus.SENT, reply)
+    return _Result(Outcome(row.id, DeliveryStatus.SENT, reply))
+
+
+def _fail(row: Delivery, reason: str, outcome: BatchOutcome, *, refused: bool = False) -> _Result:
+    outcome.failed += 1
+    outcome.errors.append(f"{row.email!r}: {reason}")
+    return _Result(Outcome(row.id, DeliveryStatus.HARD_FAILED, reason), refused=refused)
 
 
 def _retry_or_give_up(settings: Settings, row: Delivery, reply: str, outcome: BatchOutcome) -> Outcome:
@@ -139,19 +193,10 @@ def retry_delay(settings: Settings, attempts: int, reply: str) -> timedelta:
     return timedelta(seconds=backoff)
 
 
-def _suppress_refused(session: Session, outcome: BatchOutcome) -> None:
-    """A 5xx from the receiving side means the address does not take our mail: never send to it again."""
-    for row in outcome.refused:
-        suppression.suppress(session, row.email, reason=suppression.HARD_BOUNCE, source=f"digest:{row.digest_id}")
-    outcome.refused.clear()
-
-
-def sweep(session: Session, settings: Settings) -> list[int]:
-    """Digests with work again: rows stuck in SENDING (a dead worker), soft failures now due, and sends whose
-    queue message was lost (no claim for a while although rows are pending)."""
-    now = utcnow()
-    requeued = ledger.requeue_stuck_and_due(session, now=now,
-                                            sending_timeout=timedelta(seconds=settings.sending_timeout_seconds))
+def sweep(session: Session, settings: Settings, *, now: datetime | None = None) -> list[int]:
+    """Digests with work again: rows whose lease ended (a dead worker), soft failures now due, and sends
+    whose queue message was lost (no claim for a while although rows are pending)."""
+    now = now or utcnow()
+    requeued = ledger.requeue_expired_and_due(session, now=now, max_attempts=settings.max_attempts)
     stalled = ledger.stalled_digests(session, now=now, quiet_for=timedelta(seconds=settings.stall_seconds))
     return sorted(set(requeued) | set(stalled))
-

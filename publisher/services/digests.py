@@ -20,6 +20,7 @@ from publisher.compose.digest import (
     news_for_list,
     render_posts,
 )
+from publisher.compose.message import check_encodable
 from publisher.compose.render import DigestContext, RenderedDigest, render_digest
 from publisher.config import Settings
 from publisher.models import (
@@ -121,7 +122,8 @@ def _advance_watermarks(session: Session, list_id: int, members: Sequence[int], 
 
 def _create(session: Session, settings: Settings, mailing_list: MailingList, edition: Edition,
             posts: list[Post], subscriber_ids: list[int], now: datetime) -> Digest:
-    rendered = _render(session, settings, mailing_list, posts, edition.timezone or mailing_list.timezone)
+    rendered, failure = _render_or_failure(session, settings, mailing_list, posts,
+                                           edition.timezone or mailing_list.timezone)
     digest = Digest(list_id=mailing_list.id, subject=rendered.subject, html=rendered.html, text=rendered.text,
                     post_count=len(posts), status=DigestStatus.SENDING.value, edition=edition.label[:120],
                     cutoff_at=now)
@@ -130,11 +132,30 @@ def _create(session: Session, settings: Settings, mailing_list: MailingList, edi
     session.add_all(DigestPost(digest_id=digest.id, post_id=post.id, list_id=mailing_list.id, position=i)
                     for i, post in enumerate(posts))
     session.flush()
+    if failure:
+        # Failed visibly, never retried by itself, and out of the way: the watermarks have moved, so the
+        # list's later posts go out in later digests. These posts reach these subscribers only if a person
+        # sends them again; `publisher status` shows the digest, its reason and its audience until then.
+        digest.recipient_count, digest.status_reason = len(subscriber_ids), failure[:2000]
+        digest.status, digest.finished_at = DigestStatus.FAILED.value, utcnow()
+        return digest
     digest.recipient_count = deliveries.freeze_audience(session, digest_id=digest.id, list_id=mailing_list.id,
                                                         subscriber_ids=subscriber_ids)
     if digest.recipient_count == 0:
         digest.status, digest.finished_at = DigestStatus.SENT.value, utcnow()
     return digest
+
+
+def _render_or_failure(session: Session, settings: Settings, mailing_list: MailingList, posts, timezone: str
+                       ) -> tuple[RenderedDigest, str | None]:
+    context = _context(session, settings, mailing_list, posts, timezone)
+    try:
+        rendered = render_digest(context, templates_dir=settings.resolved_templates_dir(),
+                                 template=mailing_list.template)
+        check_encodable(rendered)
+    except Exception as exc:  # noqa: BLE001 - a template or content we cannot render fails this digest alone
+        return RenderedDigest(subject="", html="", text=""), f"the digest cannot be rendered: {exc!r}"[:2000]
+    return rendered, None
 
 
 def list_watermark(session: Session, list_id: int) -> datetime | None:
@@ -146,8 +167,13 @@ def list_watermark(session: Session, list_id: int) -> datetime | None:
 
 def _render(session: Session, settings: Settings, mailing_list: MailingList, posts, timezone: str
             ) -> RenderedDigest:
-    context = DigestContext(
+    return render_digest(_context(session, settings, mailing_list, posts, timezone),
+                         templates_dir=settings.resolved_templates_dir(), template=mailing_list.template)
+
+
+def _context(session: Session, settings: Settings, mailing_list: MailingList, posts, timezone: str
+             ) -> DigestContext:
+    return DigestContext(
         list_name=mailing_list.name, posts=render_posts(session, posts), base_url=settings.base_url,
         timezone=timezone, postal_address=settings.postal_address, content_mode=mailing_list.content_mode,
     )
-    return render_digest(context, templates_dir=settings.resolved_templates_dir(), template=mailing_list.template)

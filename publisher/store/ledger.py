@@ -1,18 +1,22 @@
 """Named queries on the delivery ledger's state machine. Every change is a conditional UPDATE on the row's
-current state, so a task that runs twice, or two workers on one batch, cannot send a row twice; and every
-change leaves a DeliveryEvent with its time and the server's reply."""
+current state (and, while a worker holds it, on that worker's claim token), so a task that runs twice, or two
+workers on one batch, cannot send a row twice; and every change leaves a DeliveryEvent with its time and the
+server's reply."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, exists, func, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from publisher.models import Delivery, DeliveryEvent, DeliveryStatus, Digest, DigestStatus
+from publisher.models.base import UTCDateTime
 from publisher.models.delivery import UNSETTLED
+from publisher.store import chunked
 
 _deliveries = Delivery.__table__
 
@@ -37,9 +41,10 @@ def batch_starts(session: Session, *, digest_id: int, batch_size: int) -> list[i
     return [(ids[i - 1] if i else 0) for i in range(0, len(ids), batch_size)]
 
 
-def claim_pending(session: Session, *, digest_id: int, after_id: int, limit: int, now: datetime) -> list[Delivery]:
-    """Move up to `limit` pending rows after `after_id` to SENDING, if the send is not paused or cancelled,
-    and return the rows this caller won."""
+def claim_pending(session: Session, *, digest_id: int, after_id: int, limit: int, now: datetime, token: str,
+                  lease: timedelta) -> list[Delivery]:
+    """Move up to `limit` pending rows after `after_id` to SENDING under a lease held by `token`, if the send
+    is not paused or cancelled, and return the rows this caller won."""
     session.commit()  # start from a fresh snapshot: SQLite cannot upgrade a stale read to a write
     candidates = (
         select(Delivery.id)
@@ -56,7 +61,7 @@ def claim_pending(session: Session, *, digest_id: int, after_id: int, limit: int
     won = list(session.scalars(
         update(Delivery)
         .where(Delivery.id.in_(candidates.scalar_subquery()), Delivery.status == DeliveryStatus.PENDING, sending)
-        .values(status=DeliveryStatus.SENDING.value, claimed_at=now)
+        .values(status=DeliveryStatus.SENDING.value, claimed_at=now, claimed_by=token, lease_until=now + lease)
         .returning(Delivery)
         .execution_options(populate_existing=True, synchronize_session=False)
     ))
@@ -66,53 +71,139 @@ def claim_pending(session: Session, *, digest_id: int, after_id: int, limit: int
     return won
 
 
-def settle(session: Session, outcomes: Sequence[Outcome], *, now: datetime) -> int:
-    """Record the outcomes of a chunk of attempts in one transaction; only rows still held in SENDING move.
-    Returns how many moved."""
-    if not outcomes:
-        return 0
-    statement = (
-        update(_deliveries)
-        .where(_deliveries.c.id == bindparam("b_id"), _deliveries.c.status == DeliveryStatus.SENDING.value)
-        .values(status=bindparam("b_status"), last_reply=bindparam("b_reply"),
-                next_attempt_at=bindparam("b_next"), sent_at=bindparam("b_sent"),
-                attempts=_deliveries.c.attempts + 1)
-    )
-    rows = [{"b_id": o.delivery_id, "b_status": o.status.value, "b_reply": o.reply[:1000],
-             "b_next": o.next_attempt_at, "b_sent": now if o.status is DeliveryStatus.SENT else None}
-            for o in outcomes]
-    moved = session.connection().execute(statement, rows).rowcount
-    _record(session, ((o.delivery_id, o.status, o.reply) for o in outcomes), now)
+def renew_lease(session: Session, *, digest_id: int, token: str, until: datetime) -> int:
+    """The live holder of `token` keeps its SENDING rows: their lease now ends at `until`."""
+    renewed = session.execute(
+        update(Delivery)
+        .where(Delivery.digest_id == digest_id, Delivery.status == DeliveryStatus.SENDING,
+               Delivery.claimed_by == token)
+        .values(lease_until=until)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     session.commit()
-    return moved
+    return renewed
 
 
-def release(session: Session, delivery_ids: Sequence[int], *, now: datetime, reason: str) -> None:
+def settle(connection: Connection, outcome: Outcome, *, token: str, now: datetime) -> bool:
+    """Record one attempt right after it, durable as soon as it is written: a worker killed after the
+    server's 250 can send that one message twice, never the rows it settled before. Only a row still held
+    by `token` moves (a lease that ran out and a row handed to someone else are left to them), and it moves
+    with its event, atomically. `connection` comes from `db.record_connection()`. True when the row moved."""
+    params = {"b_id": outcome.delivery_id, "b_token": token, "b_status": outcome.status.value,
+              "b_reply": outcome.reply[:1000], "b_next": outcome.next_attempt_at, "b_at": now,
+              "b_sent": now if outcome.status is DeliveryStatus.SENT else None}
+    if connection.dialect.name == "postgresql":
+        return _settle_on_postgres(connection, params)
+    with connection.begin():
+        moved = connection.execute(_SETTLE, params).rowcount
+        if moved:
+            connection.execute(insert(_events), {"delivery_id": outcome.delivery_id, "status": outcome.status.value,
+                                                 "reply": params["b_reply"], "at": now})
+    return bool(moved)
+
+
+def _settle_on_postgres(connection: Connection, params: dict) -> bool:
+    """One statement in autocommit: one round trip, and its commit does not wait for the disk. It runs once
+    per message, so it goes straight to the driver as a prepared statement: SQLAlchemy's execution layer
+    costs more than the driver itself here (measured: 196 vs 80 µs of CPU a row)."""
+    sql, constants = _compiled_settle(connection.dialect)
+    when = UTCDateTime()
+    values = constants | params | {key: when.process_bind_param(params[key], connection.dialect)
+                                   for key in ("b_at", "b_sent", "b_next")}
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql, values, prepare=True)
+        return cursor.fetchone() is not None
+    finally:
+        cursor.close()
+
+
+@functools.cache
+def _compiled_settle(dialect) -> tuple[str, dict]:
+    compiled = _SETTLE_AND_RECORD.compile(dialect=dialect)
+    return str(compiled), dict(compiled.params)
+
+
+_events = DeliveryEvent.__table__
+_SETTLE = (
+    update(_deliveries)
+    .where(_deliveries.c.id == bindparam("b_id"), _deliveries.c.status == DeliveryStatus.SENDING.value,
+           _deliveries.c.claimed_by == bindparam("b_token"))
+    .values(status=bindparam("b_status"), last_reply=bindparam("b_reply"), next_attempt_at=bindparam("b_next"),
+            sent_at=bindparam("b_sent"), claimed_by=None, lease_until=None, attempts=_deliveries.c.attempts + 1)
+)
+_moved = _SETTLE.returning(_deliveries.c.id).cte("moved")
+# set_config(..., true) is SET LOCAL: synchronous_commit is off for this statement's own transaction alone.
+_lazy = select(func.set_config("synchronous_commit", "off", True).label("lazy")).cte("lazy")
+_SETTLE_AND_RECORD = insert(_events).from_select(
+    ["delivery_id", "status", "reply", "at"],
+    select(_moved.c.id, bindparam("b_status"), bindparam("b_reply"), bindparam("b_at", type_=UTCDateTime()))
+    .select_from(_moved.join(_lazy, true())),
+).returning(_events.c.delivery_id)
+
+
+def release(session: Session, delivery_ids: Sequence[int], *, token: str, now: datetime, reason: str) -> None:
     """Hand claimed rows back untouched (the mail server could not be used at all)."""
     released = session.scalars(
         update(Delivery)
-        .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.SENDING)
-        .values(status=DeliveryStatus.PENDING.value, claimed_at=None)
+        .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_by == token)
+        .values(status=DeliveryStatus.PENDING.value, claimed_at=None, claimed_by=None, lease_until=None)
         .returning(Delivery.id)
     ).all()
     _record(session, ((i, DeliveryStatus.PENDING, reason) for i in released), now)
     session.commit()
 
 
-def requeue_stuck_and_due(session: Session, *, now: datetime, sending_timeout: timedelta) -> list[int]:
-    """Sweeper: rows left in SENDING by a dead worker, and soft failures whose time has come, go back to
-    PENDING. Returns the digests that have work again."""
-    stuck = and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at < now - sending_timeout)
-    due = and_(Delivery.status == DeliveryStatus.SOFT_FAILED, Delivery.next_attempt_at <= now)
-    requeued = session.execute(
+def requeue_expired_and_due(session: Session, *, now: datetime, max_attempts: int) -> list[int]:
+    """Sweeper: rows whose lease ended (their worker died) and soft failures whose time has come go back to
+    PENDING. The row a dead worker had in hand (its first unsettled one: rows go in id order and settle one
+    by one) counts an attempt, so a row that kills every worker trying it is given up, not tried forever.
+    Returns the digests that have work again."""
+    open_sends = select(Digest.id).where(Digest.status.in_([DigestStatus.SENDING, DigestStatus.PAUSED]))
+    expired = session.execute(
+        select(Delivery.id, Delivery.digest_id, Delivery.claimed_by, Delivery.attempts)
+        .where(Delivery.digest_id.in_(open_sends), Delivery.status == DeliveryStatus.SENDING,
+               or_(Delivery.lease_until < now, Delivery.lease_until.is_(None)))
+        .order_by(Delivery.id)
+    ).all()
+    in_hand = {}
+    for row in expired:
+        in_hand.setdefault(row.claimed_by, row)
+    given_up = [r.id for r in in_hand.values() if r.attempts + 1 >= max_attempts]
+    counted = [r.id for r in in_hand.values() if r.attempts + 1 < max_attempts]
+    handled = set(given_up) | set(counted)
+    untouched = [r.id for r in expired if r.id not in handled]
+    reason = "its worker stopped while it held the row (lease ended)"
+    _hand_back(session, given_up, now, status=DeliveryStatus.HARD_FAILED, attempts=1,
+               reason=f"gave up after {max_attempts} attempts: {reason}")
+    _hand_back(session, counted, now, status=DeliveryStatus.PENDING, attempts=1, reason=f"requeued: {reason}")
+    _hand_back(session, untouched, now, status=DeliveryStatus.PENDING, attempts=0, reason=f"requeued: {reason}")
+    due = session.execute(
         update(Delivery)
-        .where(stuck | due)
+        .where(Delivery.digest_id.in_(open_sends), Delivery.status == DeliveryStatus.SOFT_FAILED,
+               Delivery.next_attempt_at <= now)
         .values(status=DeliveryStatus.PENDING.value, claimed_at=None)
         .returning(Delivery.id, Delivery.digest_id)
+        .execution_options(synchronize_session=False)
     ).all()
-    _record(session, ((row.id, DeliveryStatus.PENDING, "requeued by the sweeper") for row in requeued), now)
+    _record(session, ((row.id, DeliveryStatus.PENDING, "requeued: retry due") for row in due), now)
     session.commit()
-    return sorted({row.digest_id for row in requeued})
+    return sorted({row.digest_id for row in expired} | {row.digest_id for row in due})
+
+
+def _hand_back(session: Session, ids: list[int], now: datetime, *, status: DeliveryStatus, attempts: int,
+               reason: str) -> None:
+    for part in chunked(ids):
+        moved = session.scalars(
+            update(Delivery)
+            .where(Delivery.id.in_(part), Delivery.status == DeliveryStatus.SENDING,
+                   or_(Delivery.lease_until < now, Delivery.lease_until.is_(None)))
+            .values(status=status.value, claimed_at=None, claimed_by=None, lease_until=None,
+                    attempts=Delivery.attempts + attempts, last_reply=reason if attempts else Delivery.last_reply)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        _record(session, ((i, status, reason) for i in moved), now)
 
 
 def stalled_digests(session: Session, *, now: datetime, quiet_for: timedelta) -> list[int]:

@@ -89,6 +89,14 @@ def test_keygen_command_writes_the_key_and_prints_the_record(tmp_path, embedded,
     assert again.returncode == 2 and "exists" in again.stderr
 
 
+def test_a_message_with_a_utf8_address_is_signed_and_verifies(tmp_path, rendered, key_pair):
+    """RFC 6532 headers (an address that goes with SMTPUTF8) are signed as the bytes they are."""
+    prepared = prepare(rendered, sender=SENDER, list_id=LIST_ID, signer=_signer(tmp_path, key_pair))
+    raw = prepared.build(make_recipient(email="zoé@exämple.org", name="Zoë " * 30), date=DATE)
+    assert not raw.isascii()
+    assert dkim.verify(raw, dnsfunc=_dns(key_pair))
+
+
 # --- fast signing: both algorithms, every message verifies with dkimpy -------------------------------------
 
 @pytest.fixture(scope="module")

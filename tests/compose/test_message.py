@@ -8,6 +8,7 @@ import pytest
 from publisher.compose.message import Recipient, build_message, personalize
 from publisher.compose.render import NAME, PREFERENCES_URL, UNSUBSCRIBE_URL
 from publisher.errors import InvalidInputError
+from tests.support.mail import display_name
 
 SENDER = "Weekly Food <news@example.com>"
 LIST_ID = "weekly-food.news.example.com"
@@ -151,11 +152,31 @@ def test_internationalized_domain_goes_out_as_punycode(rendered):
     assert msg["To"].addresses[0].domain == "xn--exmple-cua.org"
 
 
+def test_non_ascii_local_part_is_written_in_utf8(rendered):
+    """RFC 6532: the only way to write it; the mailer sends such a message only with SMTPUTF8."""
+    raw = build(rendered, email="zoé@exämple.org")
+    msg = email.message_from_string(raw.decode("utf-8"), policy=policy.default)
+    assert msg["To"].addresses[0].addr_spec == "zoé@xn--exmple-cua.org"
+    assert not raw.isascii() and raw.split(b"\r\n\r\n", 1)[1].isascii()  # the bodies stay 7-bit
+
+
+@pytest.mark.parametrize("name", ["W" * 1200, "Zoë " * 400, "😀" * 300, "a\x00b\x1b[31m\u2028c " * 50])
+def test_a_name_longer_than_a_header_line_is_shortened(rendered, name):
+    raw = build(rendered, name=name)
+    msg = parse(raw)
+    shown = display_name(raw)
+    assert len(shown) <= 64 and shown.endswith("…")
+    assert f"Hi {shown}," in list(msg.iter_parts())[0].get_content()
+    to_lines = raw.split(b"\r\nSubject:")[0].split(b"\r\nTo:")[1].split(b"\r\n")
+    assert all(len(line) <= 78 for line in to_lines)
+
+
 @pytest.mark.parametrize(
     "field, value",
     [
         ("email", "not-an-address"),
-        ("email", "zoé@example.org"),
+        ("email", "zoé @example.org"),
+        ("email", "zoe@example.org\r\nBcc: x@example.net"),
         ("unsubscribe_url", "https://e.example/u x"),
         ("unsubscribe_url", "ftp://e.example/u"),
         ("unsubscribe_mailto", "https://e.example/u"),

@@ -21,9 +21,11 @@ from tests.support.smtp import free_port
 PEOPLE = [f"reader{i}@example.com" for i in range(10)]
 
 
-@pytest.fixture
-def settings(tmp_path, smtp):
-    return ledger_settings(tmp_path, smtp_url=smtp.url, claim_chunk=3)
+@pytest.fixture(params=["sqlite", "postgres"])
+def settings(request, tmp_path, smtp):
+    """The engine's tests run on SQLite and, when PUBLISHER_TEST_DATABASE_URL is set, on PostgreSQL."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    return ledger_settings(tmp_path, url, smtp_url=smtp.url, claim_chunk=3)
 
 
 @pytest.fixture
@@ -81,7 +83,8 @@ def test_soft_failures_are_retried_when_due_and_given_up_after_max_attempts(sess
         assert row.attempts == attempt + 1
         session.execute(Delivery.__table__.update().values(next_attempt_at=utcnow() - timedelta(seconds=1)))
         session.commit()
-        assert delivery.sweep(session, settings) == ([digest_id] if row.status == "soft_failed" else [])
+        due = [digest_id] if row.status == "soft_failed" else []
+        assert delivery.sweep(session, settings) == due
     assert _statuses(session, digest_id) == {PEOPLE[0]: "hard_failed"}
     assert "gave up after 6 attempts" in session.scalar(select(Delivery.last_reply))
     assert not is_suppressed(session, PEOPLE[0])  # a server that stayed busy says nothing about the address
@@ -91,17 +94,37 @@ def test_unknown_rows_are_never_swept_back(session, settings, smtp):
     smtp.drop_after_data(PEOPLE[0])
     digest_id = make_send(session, PEOPLE[:1])
     delivery.deliver_batch(session, settings, digest_id=digest_id, after_id=0, limit=10)
-    assert delivery.sweep(session, settings.model_copy(update={"sending_timeout_seconds": 0})) == []
+    assert delivery.sweep(session, settings, now=utcnow() + timedelta(hours=1)) == []
     assert _statuses(session, digest_id) == {PEOPLE[0]: "unknown"}
     assert len(smtp.messages) == 0 or len(smtp.to(PEOPLE[0])) <= 1
 
 
-def test_rows_left_sending_by_a_dead_worker_are_handed_back(session, settings, smtp):
+def test_rows_left_sending_by_a_dead_worker_are_handed_back_when_their_lease_ends(session, settings, smtp):
     digest_id = make_send(session, PEOPLE[:4])
-    ledger.claim_pending(session, digest_id=digest_id, after_id=0, limit=2, now=utcnow() - timedelta(hours=1))
-    assert delivery.sweep(session, settings) == [digest_id]
+    claimed_at, lease = utcnow(), timedelta(seconds=settings.claim_lease_seconds)
+    ledger.claim_pending(session, digest_id=digest_id, after_id=0, limit=2, now=claimed_at, token="dead", lease=lease)
+    assert delivery.sweep(session, settings, now=claimed_at + lease - timedelta(milliseconds=1)) == []
+    assert delivery.sweep(session, settings, now=claimed_at + lease + timedelta(milliseconds=1)) == [digest_id]
     delivery.deliver_batch(session, settings, digest_id=digest_id, after_id=0, limit=10)
     assert sorted(r for m in smtp.messages for r in m.rcpt_tos) == sorted(PEOPLE[:4])
+    events = session.scalars(select(DeliveryEvent.reply).where(DeliveryEvent.status == "pending")).all()
+    assert len(events) == 2 and all("lease ended" in reply for reply in events)
+
+
+def test_a_row_that_stops_every_worker_holding_it_is_given_up(session, settings, smtp):
+    """The row a dead worker had in hand counts an attempt; the rows behind it in its claim do not."""
+    digest_id = make_send(session, PEOPLE[:3])
+    lease, now = timedelta(seconds=settings.claim_lease_seconds), utcnow()
+    for death in range(settings.max_attempts):
+        rows = ledger.claim_pending(session, digest_id=digest_id, after_id=0, limit=3, now=now,
+                                    token=f"worker-{death}", lease=lease)
+        assert [r.email for r in rows] == PEOPLE[:3]
+        now += 2 * lease
+        delivery.sweep(session, settings, now=now)
+    assert _statuses(session, digest_id) == {PEOPLE[0]: "hard_failed", PEOPLE[1]: "pending", PEOPLE[2]: "pending"}
+    given_up = session.scalar(select(Delivery).where(Delivery.email == PEOPLE[0]))
+    assert given_up.attempts == settings.max_attempts and "stopped" in given_up.last_reply
+    assert [r.attempts for r in session.scalars(select(Delivery).where(Delivery.email != PEOPLE[0]))] == [0, 0]
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
@@ -114,7 +137,8 @@ def test_concurrent_workers_never_claim_the_same_row(request, tmp_path, database
 
     def worker(index: int) -> None:
         with open_session(settings, migrate=False) as own:
-            while rows := ledger.claim_pending(own, digest_id=digest_id, after_id=0, limit=7, now=utcnow()):
+            while rows := ledger.claim_pending(own, digest_id=digest_id, after_id=0, limit=7, now=utcnow(),
+                                               token=f"worker-{index}", lease=timedelta(seconds=20)):
                 won[index].extend(r.id for r in rows)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
@@ -141,8 +165,8 @@ def test_pause_stops_claims_resume_continues_cancel_ends(session, settings, smtp
     assert len(smtp.messages) == 7
 
 
-def test_refused_login_pauses_the_send_with_the_reason(session, tmp_path, smtp):
-    settings = ledger_settings(tmp_path, smtp_url=smtp.url + "?tls=starttls")  # the server offers no STARTTLS
+def test_refused_login_pauses_the_send_with_the_reason(session, settings, smtp):
+    settings = settings.model_copy(update={"smtp_url": smtp.url + "?tls=starttls"})  # the server has no STARTTLS
     digest_id = make_send(session, PEOPLE[:3])
     with pytest.raises(MailerAuthError):
         delivery.deliver_batch(session, settings, digest_id=digest_id, after_id=0, limit=10)
@@ -151,9 +175,9 @@ def test_refused_login_pauses_the_send_with_the_reason(session, tmp_path, smtp):
     assert set(_statuses(session, digest_id).values()) == {"pending"}  # nothing lost, nothing sent
 
 
-def test_an_unreachable_server_fails_over_to_the_next(session, tmp_path, smtp):
+def test_an_unreachable_server_fails_over_to_the_next(session, settings, smtp):
     dead = f"smtp://127.0.0.1:{free_port()}?weight=100"
-    settings = ledger_settings(tmp_path, smtp_url=f"{dead}, {smtp.url}", smtp_timeout=2)
+    settings = settings.model_copy(update={"smtp_url": f"{dead}, {smtp.url}", "smtp_timeout": 2})
     digest_id = make_send(session, PEOPLE)
     assert delivery.deliver_batch(session, settings, digest_id=digest_id, after_id=0, limit=100).sent == 10
     assert len(smtp.messages) == 10

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import threading
@@ -24,6 +25,7 @@ class Received:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     data: bytes
+    mail_options: tuple[str, ...] = ()
 
     @property
     def message(self) -> EmailMessage:
@@ -38,6 +40,9 @@ class _Collector:
         self.rcpt_replies: dict[str, str] = {}
         self.data_replies: dict[str, str] = {}
         self.drop_after_data: set[str] = set()
+        # Recipients whose message is kept as received, and then answered only once the event is set (or
+        # never: the client dies waiting, between the server's acceptance and its own record of it).
+        self.stalls: dict[str, threading.Event] = {}
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.rcpt_replies:
@@ -53,21 +58,27 @@ class _Collector:
         if recipient in self.data_replies:
             return self.data_replies[recipient]
         with self.lock:
-            self.messages.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content))
+            self.messages.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content,
+                                          tuple(envelope.mail_options)))
+        if recipient in self.stalls:
+            while not self.stalls[recipient].is_set():
+                await asyncio.sleep(0.02)
         return "250 Message accepted for delivery"
 
 
 class SMTPSink:
-    def __init__(self):
+    def __init__(self, *, smtputf8: bool = False):
         self._collector = _Collector()
         self.port = free_port()
-        self._controller = Controller(self._collector, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self._collector, hostname="127.0.0.1", port=self.port,
+                                      enable_SMTPUTF8=smtputf8)
 
     def __enter__(self) -> SMTPSink:
         self._controller.start()
         return self
 
     def __exit__(self, *exc) -> None:
+        self.release_stalls()
         self._controller.stop()
 
     @property
@@ -87,6 +98,15 @@ class SMTPSink:
 
     def drop_after_data(self, address: str) -> None:
         self._collector.drop_after_data.add(address)
+
+    def stall_after_data(self, address: str) -> threading.Event:
+        """Keep this recipient's message as received but hold the 250 until the returned event is set."""
+        event = self._collector.stalls[address] = threading.Event()
+        return event
+
+    def release_stalls(self) -> None:
+        for event in self._collector.stalls.values():
+            event.set()
 
     def to(self, address: str) -> list[Received]:
         return [m for m in self.messages if address in m.rcpt_tos]

@@ -9,7 +9,7 @@ import publisher.models.base
 
 
 revision = '0010'
-down_revision = '0006'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
