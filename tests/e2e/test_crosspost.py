@@ -199,3 +199,25 @@ def _subscribe(database_url: str, feed_url: str, secret: str) -> None:
             "VALUES (1, 'http://127.0.0.1:9/hub', :topic, 'active', :secret, CURRENT_TIMESTAMP)"),
             {"topic": feed_url, "secret": secret})
     engine.dispose()
+
+
+def test_a_push_is_answered_before_the_platforms_answer(deployment, processes, feed_server, blog, fakes):
+    """The web process records the news and queues the posts; it never posts inside the hub's request (an
+    embedded `serve` once ran its tasks inline there, so a slow platform held the hub's POST)."""
+    _setup(deployment, feed_server, blog, fakes)
+    port = free_port()
+    deployment.env["PUBLISHER_BASE_URL"] = f"http://127.0.0.1:{port}"
+    secret = "hub-secret-for-this-test"
+    _subscribe(deployment.env["PUBLISHER_DATABASE_URL"], feed_server.url, secret)
+    slow = 20.0
+    fakes["mastodon"].fail("POST", "/api/v1/statuses", Fault(delay=slow))  # stores the status, answers late
+    _run_services(deployment, processes, port)
+    blog.add_post("Pushed while Mastodon is slow", "<p>The hub must not wait for Mastodon.</p>")
+    body = blog.atom()
+    started = time.monotonic()
+    answer = httpx.post(callback_url(Settings(base_url=f"http://127.0.0.1:{port}"), 1, secret), content=body,
+                        timeout=slow * 2, headers={"Content-Type": "application/atom+xml", "X-Hub-Signature":
+                                                   "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()})
+    assert answer.status_code == 202
+    assert time.monotonic() - started < slow / 2, "the push waited for a platform's answer"
+    wait_for(lambda: _posted(fakes)["mastodon"] == 1, f"the worker to post\n{processes.logs()}", 60, every=0.2)
