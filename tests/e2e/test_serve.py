@@ -31,17 +31,30 @@ def _serving(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_serve_runs_web_worker_and_scheduler(embedded, feed_server, blog, smtp):
+FAST_TICKS = {"PUBLISHER_TICK_SECONDS": "1", "PUBLISHER_POLL_INTERVAL_MINUTES": "0", "PUBLISHER_POLL_MIN_MINUTES": "0"}
+
+
+def _immediate_list(publisher, feed_server, blog) -> None:
+    """A feed with one old post, an immediate list over it and one confirmed reader, dana@example.com."""
     blog.add_post("Old post")
-    embedded.env.update(PUBLISHER_TICK_SECONDS="1", PUBLISHER_POLL_INTERVAL_MINUTES="0", PUBLISHER_POLL_MIN_MINUTES="0")
-    embedded.run("init")
-    embedded.run("feeds", "add", feed_server.url)
-    embedded.run("lists", "create", "instant", "--feed", feed_server.url, "--cadence", "immediate")
-    embedded.run("subscribers", "add", "dana@example.com", "--list", "instant", "--confirmed")
+    publisher.run("feeds", "add", feed_server.url)
+    publisher.run("lists", "create", "instant", "--feed", feed_server.url, "--cadence", "immediate")
+    publisher.run("subscribers", "add", "dana@example.com", "--list", "instant", "--confirmed")
+
+
+def _start_serve(publisher) -> tuple[int, subprocess.Popen]:
+    """`publisher serve` on a free port, in its own process group, logging to serve.log."""
     port = free_port()
-    log = open(embedded.workdir / "serve.log", "wb")
-    server = subprocess.Popen(embedded.command("serve", "--port", str(port)), cwd=embedded.workdir, env=embedded.env,
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log = open(publisher.workdir / "serve.log", "wb")
+    return port, subprocess.Popen(publisher.command("serve", "--port", str(port)), cwd=publisher.workdir,
+                                  env=publisher.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def test_serve_runs_web_worker_and_scheduler(embedded, feed_server, blog, smtp):
+    embedded.env.update(FAST_TICKS)
+    embedded.run("init")
+    _immediate_list(embedded, feed_server, blog)
+    port, server = _start_serve(embedded)
     try:
         _wait_for(lambda: _serving(port), 30, "the web app to listen")
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").json()["ok"] is True
@@ -114,18 +127,11 @@ class _Blackhole:
 @pytest.mark.parametrize("worker_busy", [False, True], ids=["idle", "worker-stuck-in-smtp"])
 def test_serve_stops_its_worker_and_scheduler_within_10_seconds(embedded, feed_server, blog, how, worker_busy):
     blackhole = _Blackhole()
-    embedded.env.update(PUBLISHER_TICK_SECONDS="1", PUBLISHER_POLL_INTERVAL_MINUTES="0",
-                        PUBLISHER_POLL_MIN_MINUTES="0", PUBLISHER_SMTP_URL=blackhole.url)
+    embedded.env.update(FAST_TICKS, PUBLISHER_SMTP_URL=blackhole.url)
     embedded.run("init")
     if worker_busy:
-        blog.add_post("Old post")
-        embedded.run("feeds", "add", feed_server.url)
-        embedded.run("lists", "create", "instant", "--feed", feed_server.url, "--cadence", "immediate")
-        embedded.run("subscribers", "add", "dana@example.com", "--list", "instant", "--confirmed")
-    port = free_port()
-    log = open(embedded.workdir / "serve.log", "wb")
-    server = subprocess.Popen(embedded.command("serve", "--port", str(port)), cwd=embedded.workdir, env=embedded.env,
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        _immediate_list(embedded, feed_server, blog)
+    port, server = _start_serve(embedded)
     try:
         _wait_for(lambda: _serving(port), 30, "the web app to listen")
         _wait_for(lambda: "beat: Starting" in _log(embedded) and "ready" in _log(embedded), 60,
