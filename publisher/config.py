@@ -6,7 +6,9 @@ import functools
 import ipaddress
 import os
 import secrets
+import unicodedata
 from dataclasses import dataclass
+from email.headerregistry import HeaderRegistry
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -109,6 +111,22 @@ class Settings(BaseSettings):
     crosspost_idempotency_seconds: float = 3000.0
     # Largest thumbnail fetched for a Bluesky link card (Bluesky takes blobs up to 1,000,000 bytes there).
     crosspost_thumbnail_bytes: int = 1_000_000
+
+    @field_validator("sender")
+    @classmethod
+    def _one_sender_line(cls, value: str) -> str:
+        # The default sender goes into every From header: a line break in it would let the environment add
+        # headers to every mail. Checked at start-up, as `--from` is at input; the value is never echoed.
+        if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs") for c in value):
+            raise ValueError("PUBLISHER_FROM: the sender has a line break, tab or other control character: "
+                             "give one address, like 'My Blog <news@example.org>'")
+        try:
+            header = HeaderRegistry()("From", value)
+        except (ValueError, IndexError, TypeError):  # the parser's own failures on odd input
+            header = None
+        if header is None or len(header.addresses) != 1 or header.defects or "@" not in header.addresses[0].addr_spec:
+            raise ValueError("PUBLISHER_FROM: the sender must be one address, like 'My Blog <news@example.org>'")
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -127,6 +127,9 @@ def test_a_providers_postgres_url_is_accepted(embedded, postgres_url, feed_serve
     ("PUBLISHER_BATCH_SIZE", "lots", "valid integer"),
     ("PUBLISHER_ALLOW_PRIVATE_NETWORKS", "perhaps", "valid boolean"),
     ("PUBLISHER_SMTP_TIMEOUT", f"{PASSWORD}", "valid number"),
+    ("PUBLISHER_FROM", f"Blog <news@example.org>\r\nBcc: {PASSWORD}@example.org", "line break"),
+    ("PUBLISHER_FROM", f"Blog <news@example.org>\nX-Injected: {PASSWORD}", "line break"),
+    ("PUBLISHER_FROM", f"news@example.org, {PASSWORD}@example.org", "one address"),
 ])
 def test_a_malformed_setting_is_named_in_one_line(embedded, variable, value, says):
     embedded.env[variable] = value
