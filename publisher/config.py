@@ -6,9 +6,7 @@ import functools
 import ipaddress
 import os
 import secrets
-import unicodedata
 from dataclasses import dataclass
-from email.headerregistry import HeaderRegistry
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -16,6 +14,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from publisher.compose.headers import has_control_characters, single_address
 from publisher.errors import ConfigError
 
 EMBEDDED_BROKER = "embedded"
@@ -117,14 +116,11 @@ class Settings(BaseSettings):
     def _one_sender_line(cls, value: str) -> str:
         # The default sender goes into every From header: a line break in it would let the environment add
         # headers to every mail. Checked at start-up, as `--from` is at input; the value is never echoed.
-        if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs") for c in value):
+        if has_control_characters(value):
             raise ValueError("PUBLISHER_FROM: the sender has a line break, tab or other control character: "
                              "give one address, like 'My Blog <news@example.org>'")
-        try:
-            header = HeaderRegistry()("From", value)
-        except (ValueError, IndexError, TypeError):  # the parser's own failures on odd input
-            header = None
-        if header is None or len(header.addresses) != 1 or header.defects or "@" not in header.addresses[0].addr_spec:
+        address = single_address(value)
+        if address is None or not address.domain:
             raise ValueError("PUBLISHER_FROM: the sender must be one address, like 'My Blog <news@example.org>'")
         return value
 

@@ -12,6 +12,7 @@ import base64
 import re
 import unicodedata
 from dataclasses import dataclass
+from email.headerregistry import Address, HeaderRegistry
 from functools import lru_cache
 
 import idna
@@ -201,3 +202,24 @@ def list_id_value(list_id: str) -> str:
     if re.search(r'[()<>@,;:\\"\[\]]', label):  # specials are allowed only inside a quoted phrase
         label = '"' + label.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return f"{label} <{dotted}>"
+
+
+# Control characters (CR, LF, NUL, TAB ...), line and paragraph separators, invisible format characters.
+_CONTROLS = ("Cc", "Cf", "Zl", "Zp", "Cs")
+
+
+def has_control_characters(text: str) -> bool:
+    """True when text would not stay one plain line in a header (or could hide a part of itself)."""
+    return any(unicodedata.category(c) in _CONTROLS for c in text)
+
+
+def single_address(value: str) -> Address | None:
+    """The one address of a From-style value ("Blog <news@example.org>"), or None unless there is exactly one,
+    parsed without defects."""
+    try:
+        header = HeaderRegistry()("From", value)
+    except (ValueError, IndexError, TypeError):  # the parser's own failures on odd input
+        return None
+    if len(header.addresses) != 1 or header.defects:
+        return None
+    return header.addresses[0]

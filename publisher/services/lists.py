@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import unicodedata
-from email.headerregistry import HeaderRegistry
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from publisher.compose.headers import has_control_characters, single_address
 from publisher.compose.schedule import latest_slot
 from publisher.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from publisher.models import Cadence, DigestPost, Feed, ListFeed, MailingList, Post
@@ -19,8 +18,6 @@ from publisher.services.subscribers import normalize_email
 
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 MAX_LIST_NAME = 200
-# Control characters (CR, LF, NUL, TAB ...), line and paragraph separators, invisible format characters.
-_CONTROLS = ("Cc", "Cf", "Zl", "Zp", "Cs")
 
 
 def create_list(session: Session, *, name: str, feed_urls: list[str], cadence: str = "daily",
@@ -59,7 +56,7 @@ def validate_list_name(name: str) -> None:
     """A list's name goes into mail headers (List-Id, Subject), URLs and pages: one line of plain text."""
     if not name.strip():
         raise InvalidInputError("a list needs a name")
-    if any(unicodedata.category(c) in _CONTROLS for c in name):
+    if has_control_characters(name):
         raise InvalidInputError(f"list name {name!r} has a line break, tab or other control character: "
                                 "use one line of plain text")
     if len(name) > MAX_LIST_NAME:
@@ -68,17 +65,14 @@ def validate_list_name(name: str) -> None:
 
 def validate_sender(sender: str) -> None:
     """--from: exactly one address, optionally with a display name ("Blog <news@example.org>")."""
-    if any(unicodedata.category(c) in _CONTROLS for c in sender):
+    if has_control_characters(sender):
         raise InvalidInputError(f"--from {sender!r} has a line break, tab or other control character: "
                                 "give one address, like 'My Blog <news@example.org>'")
-    try:
-        header = HeaderRegistry()("From", sender)
-    except (ValueError, IndexError, TypeError):  # the parser's own failures on odd input
-        header = None
-    if header is None or len(header.addresses) != 1 or header.defects:
+    address = single_address(sender)
+    if address is None:
         raise InvalidInputError(f"--from {sender!r} must be one address, like 'My Blog <news@example.org>'")
     try:
-        normalize_email(header.addresses[0].addr_spec)
+        normalize_email(address.addr_spec)
     except InvalidInputError as exc:
         raise InvalidInputError(f"--from: {exc}") from None
 
