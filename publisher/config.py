@@ -33,8 +33,18 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PUBLISHER_FROM", "PUBLISHER_SENDER"),
     )
     secret_key: str | None = None
-    # Bearer token for the editor API (/api/sends ...); unset, the API answers 403.
+    # A bearer token for the API that acts as an admin (scripts from before editor accounts). Editors make
+    # their own tokens on /editor/tokens; unset, only those work.
     api_token: str | None = None
+    # Editor accounts: a browser session lasts this long after login (logging out ends it at once).
+    session_days: float = 14.0
+    # Login throttling, per account and per client address: this many attempts are free, then each waits
+    # login_delay_seconds * 2^(n - free) before it is even checked, at most login_delay_max_seconds. A key
+    # with no attempt for login_reset_minutes starts afresh.
+    login_free_attempts: int = 10
+    login_delay_seconds: float = 2.0
+    login_delay_max_seconds: float = 900.0
+    login_reset_minutes: float = 60.0
     allow_private_networks: bool = False
     # Addresses or CIDR networks reachable even when private networks are refused (a blog on the LAN):
     # comma-separated, e.g. "192.168.1.10, 10.1.0.0/16". Read by publisher.ingest.ssrf.Policy.of.
@@ -63,6 +73,8 @@ class Settings(BaseSettings):
 
     fetch_timeout: float = 20.0
     max_feed_bytes: int = 10 * 1024 * 1024
+    # Cap on a CSV an editor uploads on the subscribers page (a FeedBurner export of 100,000 rows is ~10 MB).
+    max_import_bytes: int = 20 * 1024 * 1024
     poll_interval_minutes: float = 30.0
     # Adaptive polling stays between these bounds: busy feeds approach the minimum, quiet ones the maximum.
     poll_min_minutes: float = 5.0

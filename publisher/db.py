@@ -160,3 +160,4 @@ def describe_database_error(exc: Exception, database_url: str) -> str:
     if "relation" in lowered and "does not exist" in lowered or "undefinedtable" in lowered:
         return f"the database {url.database!r} at {where} is not initialised: run `publisher init`"
     return f"database error ({where}): {first}"
+import publisher.queue  # noqa: E402,F401 - registers enqueue-after-commit on every Session

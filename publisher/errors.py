@@ -29,6 +29,10 @@ class InvalidInputError(PublisherError):
     """User input (an address, a time, a CSV row) is malformed."""
 
 
+class StateError(InvalidInputError):
+    """The thing is not in a state that allows this (pause a send that is not sending, resume a sent one)."""
+
+
 class RateLimitedError(PublisherError):
     """Too many requests of one kind from one source: try again later."""
 

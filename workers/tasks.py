@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from publisher.errors import MailerAuthError, MailerUnavailableError
 from publisher.models.base import utcnow
-from publisher.services import controls, crosspost as crossposting, delivery, feeds, ratelimit, schedule, websub
+from publisher.services import crosspost as crossposting, delivery, feeds, schedule, sending
 from workers.celery_app import app
 
 log = logging.getLogger("publisher.tasks")
@@ -17,11 +16,7 @@ log = logging.getLogger("publisher.tasks")
 def send_digest(self, digest_id: int) -> int:
     """Fan a digest out into batches; returns how many batches were queued."""
     with self.session() as session:
-        starts = delivery.batch_plan(session, self.settings, digest_id)
-        controls.finish_if_settled(session, digest_id)
-    for after_id in starts:
-        send_batch.delay(digest_id, after_id, self.settings.batch_size)
-    return len(starts)
+        return sending.start_send(session, self.settings, digest_id)
 
 
 @app.task(bind=True, max_retries=10)
@@ -62,32 +57,16 @@ def sweep(self) -> dict:
     """Hand back the rows of dead workers (their lease ended) and the retries now due; requeue lost sends.
     Runs every half lease, so a dead worker's rows go out again within ~1.5 leases of its death."""
     with self.session() as session:
-        resumed = delivery.sweep(session, self.settings)
-    for digest_id in resumed:
-        send_digest.delay(digest_id)
-    with self.session() as session:
-        crossposts = crossposting.sweep(session, self.settings)
-    for crosspost_id in crossposts:
-        crosspost.delay(crosspost_id)
-    return {"resumed": resumed, "crossposts": crossposts}
+        swept = schedule.sweep(session, self.settings)
+    return {"resumed": swept.resumed, "crossposts": swept.crossposts}
 
 
 @app.task(bind=True)
 def tick(self) -> dict:
     """The scheduler's heartbeat: poll what is due, compose what is due."""
-    now = utcnow()
     with self.session() as session:
-        due = feeds.claim_due_feeds(session, now, lease=timedelta(minutes=5))
-    for start in range(0, len(due), feeds.POLL_CHUNK):
-        poll_feed.delay(*due[start:start + feeds.POLL_CHUNK])
-    with self.session() as session:
-        websub.renew_subscriptions(session, self.settings, now)
-        ratelimit.prune(session, now=now)
-    with self.session() as session:
-        composed = [d.id for d in schedule.compose_due_digests(session, self.settings, now)]
-    for digest_id in composed:
-        send_digest.delay(digest_id)
-    return {"polled": len(due), "composed": composed}
+        done = schedule.tick(session, self.settings, utcnow())
+    return {"polled": done.polled, "composed": done.composed}
 
 
 @app.task(bind=True)

@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from publisher.cli import bounces, crosspost, digest, dkim, feeds, lists, ops, sending, subscribers  # noqa: F401 - sending adds to digest
+from publisher.cli import bounces, crosspost, digest, dkim, editors, feeds, lists, ops, sending, subscribers  # noqa: F401 - sending adds to digest
 from publisher.cli.output import fail
 from publisher.errors import PublisherError
 
@@ -26,6 +26,7 @@ app.add_typer(digest.app, name="digest")
 app.add_typer(bounces.app, name="bounces")
 app.add_typer(dkim.app, name="dkim")
 app.add_typer(crosspost.app, name="crosspost")
+app.add_typer(editors.app, name="editors")
 ops.register(app)
 
 

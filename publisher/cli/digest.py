@@ -6,11 +6,9 @@ from typing import Annotated
 import typer
 
 from publisher.cli.output import console, errors, print_json
-from publisher.compose.message import Recipient, build_message, personalize
 from publisher.config import get_settings
 from publisher.db import session_scope
-from publisher.services import digests as digest_service
-from publisher.services.lists import get_list
+from publisher.services import previews
 
 app = typer.Typer(help="Compose, preview and send digests.", no_args_is_help=True)
 
@@ -29,20 +27,11 @@ def preview(
         raise typer.BadParameter("must be html, text, eml or all", param_hint="--format")
     if fmt == "all" and out is None:
         raise typer.BadParameter("--format all writes three files: give a directory with --out", param_hint="--out")
-    result, sender = _preview(list_name)
+    with session_scope() as session:
+        result = previews.preview_for(session, get_settings(), list_name=list_name)
     if result.only_old_posts:
         errors.print(f"note: nothing new for {list_name}; previewing its {result.post_count} latest posts")
-    base = get_settings().base_url.rstrip("/")
-    sample = Recipient(email="preview@example.com", name="Preview", unsubscribe_url=f"{base}/unsubscribe/preview",
-                       unsubscribe_mailto="mailto:unsubscribe@example.com?subject=unsubscribe",
-                       preferences_url=f"{base}/preferences/preview", message_id="<preview@publisher.invalid>")
-    personal = personalize(result.rendered, sample)
-    slug = "".join(c if c.isalnum() else "-" for c in list_name.lower()).strip("-") or "list"
-    data = {
-        "html": personal.html.encode(),
-        "text": personal.text.encode(),
-        "eml": build_message(result.rendered, sample, sender=sender, list_id=f"{slug}.preview.invalid"),
-    }
+    data = {"html": result.html.encode(), "text": result.text.encode(), "eml": result.eml}
     if fmt == "all":
         out.mkdir(parents=True, exist_ok=True)
         for kind, suffix in PREVIEW_FORMATS.items():
@@ -62,10 +51,8 @@ def lint(
 ) -> None:
     """Report HTML/CSS of the list's next digest that Gmail, Outlook or Apple Mail do not (fully) support.
     Exits 1 when something is unsupported."""
-    from publisher.compose.lint import lint_html
-
-    result, _ = _preview(list_name)
-    findings = lint_html(result.rendered.html)
+    with session_scope() as session:
+        findings = previews.lint_preview(previews.preview_for(session, get_settings(), list_name=list_name))
     counts = {level: sum(f.level == level for f in findings) for level in ("unsupported", "partial", "ignored")}
     if as_json:
         print_json({"list": list_name, **counts, "findings": [f.as_dict() for f in findings]})
@@ -73,14 +60,6 @@ def lint(
         _print_findings(findings, counts)
     if counts["unsupported"]:
         raise typer.Exit(1)
-
-
-def _preview(list_name: str):
-    settings = get_settings()
-    with session_scope() as session:
-        mailing_list = get_list(session, list_name)
-        result = digest_service.preview_digest(session, settings, mailing_list)
-        return result, mailing_list.sender or settings.sender
 
 
 def _print_findings(findings, counts: dict[str, int]) -> None:

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
 
 from publisher.cli.output import console, print_json, when
 from publisher.config import get_settings
 from publisher.db import session_scope
-from publisher.models import Feed, HubSubscription
+from publisher.models import Feed
 from publisher.services import feeds as feed_service
+from publisher.services import watched_feeds
 
 app = typer.Typer(help="Feeds the watcher follows.", no_args_is_help=True)
 
@@ -42,35 +43,45 @@ def print_moved(asked: str, stored: str, done: str = "stored") -> None:
 def list_feeds(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Feeds with their health, failing ones first."""
     with session_scope() as session:
-        rows = list(session.scalars(select(Feed)))
-        rows.sort(key=lambda f: (-f.consecutive_failures, f.id))
-        hubs = {s.feed_id: s for s in session.scalars(select(HubSubscription))}
-        if as_json:
-            print_json([_feed_json(f, hubs.get(f.id)) for f in rows])
-            return
-        table = Table("name", "url", "status", "last success", "failures", "last error", "next poll", "push")
-        for f in rows:
-            table.add_row(f.display_name, f.url, f.status, when(f.last_success_at), str(f.consecutive_failures),
-                          f.last_error or "", when(f.next_poll_at), _hub_state(f, hubs.get(f.id)))
-        console.print(table)
+        rows = watched_feeds.feed_health(session)
+    if as_json:
+        print_json([_feed_json(f) for f in rows])
+        return
+    table = Table("name", "url", "status", "last success", "failures", "last error", "next poll", "push")
+    for f in rows:
+        table.add_row(f.display_name, f.url, f.status, when(f.last_success_at), str(f.consecutive_failures),
+                      f.last_error or "", when(f.next_poll_at), f.hub_state)
+    console.print(table)
 
 
-def _hub_state(feed: Feed, sub: HubSubscription | None) -> str:
-    if not feed.hub_url:
-        return "no hub"
-    return sub.state if sub else "not subscribed"
+def _feed_json(feed: watched_feeds.FeedHealth) -> dict:
+    data = asdict(feed)
+    data.pop("display_name")
+    return data
 
 
-def _feed_json(feed: Feed, sub: HubSubscription | None) -> dict:
-    return {
-        "id": feed.id, "url": feed.url, "name": feed.name, "title": feed.title, "site_url": feed.site_url,
-        "status": feed.status, "hub_url": feed.hub_url, "last_attempt_at": feed.last_attempt_at,
-        "last_success_at": feed.last_success_at, "last_http_status": feed.last_http_status,
-        "last_error": feed.last_error, "consecutive_failures": feed.consecutive_failures,
-        "next_poll_at": feed.next_poll_at, "poll_interval_minutes": feed.poll_interval_minutes,
-        "hub_state": _hub_state(feed, sub), "hub_expires_at": sub.expires_at if sub else None,
-        "hub_error": sub.last_error if sub else None,
-    }
+@app.command("pause")
+def pause(url: str) -> None:
+    """Stop polling a feed until it is resumed (its lists keep it)."""
+    with session_scope() as session:
+        watched_feeds.pause_feed(session, url)
+    console.print(f"Paused {url}", markup=False, highlight=False)
+
+
+@app.command("resume")
+def resume(url: str) -> None:
+    """Poll a paused feed again."""
+    with session_scope() as session:
+        watched_feeds.resume_feed(session, url)
+    console.print(f"Resumed {url}", markup=False, highlight=False)
+
+
+@app.command("remove")
+def remove(url: str) -> None:
+    """Forget a feed and its posts (refused while a list uses it)."""
+    with session_scope() as session:
+        watched_feeds.remove_feed(session, url)
+    console.print(f"Removed {url}", markup=False, highlight=False)
 
 
 @app.command("check")

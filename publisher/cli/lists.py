@@ -10,13 +10,10 @@ from publisher.cli.output import console, print_json
 from publisher.config import get_settings
 from publisher.db import session_scope
 from publisher.models import Cadence
-from publisher.services import feeds as feed_service
 from publisher.services import lists as list_service
-from publisher.services.subscribers import subscriber_counts
 
 app = typer.Typer(help="Mailing lists: which feeds, how often, to whom.", no_args_is_help=True)
 
-DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
 @app.command("create")
@@ -34,29 +31,18 @@ def create(
                         ] = "digest",
 ) -> None:
     """Create a list over one or more feeds (added first with `publisher feeds add`)."""
-    if content not in ("full", "excerpt"):
-        raise typer.BadParameter("must be full or excerpt", param_hint="--content")
-    if not (get_settings().resolved_templates_dir() / "email" / template / "body.html").is_file():
-        raise typer.BadParameter(f"no template folder templates/email/{template}/", param_hint="--template")
-    if day.lower() not in DAYS:
-        raise typer.BadParameter(f"must be one of {', '.join(DAYS)}", param_hint="--day")
     with session_scope() as session:
-        list_service.validate_new_list(session, name=name, feed_urls=feed, cadence=cadence.value, send_at=at,
-                                       timezone=tz, sender=sender)
-        feed_urls = []
-        for url in feed:  # a feed not added yet is added now, its current posts taken as the baseline
-            known, added = feed_service.find_or_add_feed(session, get_settings(), url)
-            print_moved(url, known.url, "using")  # lists name a feed by its final URL
-            if added is not None:
-                console.print(f"Added feed {known.url}: {len(added.new)} existing posts taken as the baseline",
+        created = list_service.create_list(session, get_settings(), name=name, feed_urls=feed, cadence=cadence.value,
+                                           send_at=at, timezone=tz, day=day, sender=sender, content_mode=content,
+                                           template=template)
+        for used in created.feeds:
+            print_moved(used.asked, used.url, "using")  # lists name a feed by its final URL
+            if used.baseline is not None:
+                console.print(f"Added feed {used.url}: {used.baseline} existing posts taken as the baseline",
                               markup=False, highlight=False)
-            feed_urls.append(known.url)
-        mailing_list = list_service.create_list(session, name=name, feed_urls=feed_urls, cadence=cadence.value,
-                                                send_at=at, timezone=tz, sender=sender,
-                                                weekday=DAYS.index(day.lower()))
-        mailing_list.content_mode, mailing_list.template = content, template
+        ml = created.mailing_list
         when = {"immediate": "as posts arrive", "weekly": f"weekly on {day.lower()} at {at} {tz}",
-                "monthly": f"monthly on the 1st at {at} {tz}"}.get(mailing_list.cadence, f"{cadence.value} at {at} {tz}")
+                "monthly": f"monthly on the 1st at {at} {tz}"}.get(ml.cadence, f"{cadence.value} at {at} {tz}")
         console.print(f"Created list [bold]{name}[/]: {len(feed)} feed(s), {when}")
 
 
@@ -64,11 +50,9 @@ def create(
 def list_lists(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Lists with their schedule and subscriber counts."""
     with session_scope() as session:
-        rows = []
-        for ml in list_service.all_lists(session):
-            rows.append({"name": ml.name, "cadence": ml.cadence, "at": ml.send_at, "tz": ml.timezone,
-                         "day": DAYS[ml.weekday], "paused": ml.paused, "feeds": [f.url for f in ml.feeds],
-                         "subscribers": subscriber_counts(session, ml.id)})
+        rows = [{"name": ml.name, "cadence": ml.cadence, "at": ml.send_at, "tz": ml.timezone, "day": ml.day,
+                 "paused": ml.paused, "feeds": ml.feeds, "subscribers": ml.subscribers}
+                for ml in list_service.list_summaries(session)]
     if as_json:
         print_json(rows)
         return

@@ -13,11 +13,9 @@ from publisher.cli.digest import app
 from publisher.cli.output import console, errors
 from publisher.config import get_settings
 from publisher.db import session_scope
-from publisher.errors import InvalidInputError
 from publisher.models import DigestStatus
-from publisher.services import controls
-from publisher.services import digests as digest_service
-from publisher.services.lists import get_list
+from publisher import queue
+from publisher.services import controls, sending
 
 ListOption = Annotated[str | None, typer.Option("--list", help="The list's latest send.")]
 
@@ -28,11 +26,13 @@ def send(
     wait: Annotated[bool, typer.Option(help="Show progress until every delivery is settled.")] = False,
 ) -> None:
     """Compose what is new since the list's last digest and deliver it to every confirmed subscriber."""
-    from workers.tasks import send_digest  # late: importing Celery costs a few hundred ms
-
-    settings = get_settings()
+    in_process = queue_runs_in_process()  # embedded CLI: nobody else will send it, this process does
+    started: list[threading.Thread] = []
+    failure: list[BaseException] = []
     with session_scope() as session:
-        digest = digest_service.compose_digest(session, settings, get_list(session, list_name))
+        if in_process:  # the send runs in a thread once composed and committed, while we show its progress
+            queue.dispatch_with(session, queue.in_thread(started, failure))
+        digest = sending.send_now(session, get_settings(), list_name=list_name)
     if digest is None:
         console.print(f"Nothing new for [bold]{list_name}[/] since its last digest: nothing sent.")
         return
@@ -42,28 +42,34 @@ def send(
             _report(controls.progress(session, digest.id))
     if digest.recipient_count == 0:
         return
-    in_process = bool(send_digest.app.conf.task_always_eager)  # embedded CLI: nobody else will send it
     if not wait and not in_process:
-        send_digest.delay(digest.id)
         console.print(f"Queued; follow it with `publisher status` (pause with `publisher digest pause {digest.id}`).")
         return
-    failure: list[BaseException] = []
-    runner = threading.Thread(target=_run_capturing, args=(send_digest, digest.id, failure), daemon=True)
-    runner.start()
+    runner = started[0] if started else None
     final = _follow(digest.id, runner, show=wait, in_process=in_process)
     if failure and final.status != DigestStatus.PAUSED:
         raise failure[0]
     _report(final)
 
 
-def _run_capturing(task, digest_id: int, failure: list) -> None:
-    try:
-        task.delay(digest_id)
-    except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-        failure.append(exc)
+def queue_runs_in_process() -> bool:
+    from workers.celery_app import app as celery  # late: importing Celery costs a few hundred ms
+
+    return bool(celery.conf.task_always_eager)
 
 
-def _follow(digest_id: int, runner: threading.Thread, *, show: bool, in_process: bool) -> controls.Progress:
+@app.command("test")
+def test(
+    list_name: Annotated[str, typer.Option("--list", help="List name.")],
+    to: Annotated[str, typer.Option("--to", help="The address to send the test to.")],
+) -> None:
+    """Send the list's next digest, as it will go, to one address. Records nothing."""
+    with session_scope() as session:
+        result = sending.test_send(session, get_settings(), list_name=list_name, to=to)
+    console.print(f"Sent {result.subject!r} to {result.to}: {result.reply}", markup=False, highlight=False)
+
+
+def _follow(digest_id: int, runner: threading.Thread | None, *, show: bool, in_process: bool) -> controls.Progress:
     """Poll the ledger (the record of truth) until the send settles or is paused, or the in-process run ends
     (in-process, nobody retries soft failures later in this run)."""
     columns = (TextColumn("[bold]sending"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
@@ -76,7 +82,7 @@ def _follow(digest_id: int, runner: threading.Thread, *, show: bool, in_process:
             task = task if task is not None else bar.add_task("send", total=state.recipients, detail="")
             bar.update(task, completed=state.settled, detail=f"failed {state.failed}, retrying {state.retrying}, "
                                                              f"{state.rate_per_second}/s")
-            if state.status != DigestStatus.SENDING or (in_process and not runner.is_alive()):
+            if state.status != DigestStatus.SENDING or (in_process and (runner is None or not runner.is_alive())):
                 return state
             time.sleep(0.3)
 
@@ -98,37 +104,26 @@ def _report(state: controls.Progress) -> None:
         raise typer.Exit(1)
 
 
-def _target(session, digest_id: int | None, list_name: str | None) -> int:
-    if digest_id is not None:
-        return digest_id
-    if list_name:
-        return controls.latest_digest(session, get_list(session, list_name)).id
-    raise InvalidInputError("name the send: a DIGEST_ID or --list NAME")
-
-
 @app.command("pause")
 def pause(digest_id: Annotated[int | None, typer.Argument()] = None, list_name: ListOption = None) -> None:
     """Pause a send: workers finish the message in hand and claim no more."""
     with session_scope() as session:
-        digest = controls.pause_send(session, _target(session, digest_id, list_name))
-    console.print(f"Digest #{digest.id} paused.")
+        state = sending.pause(session, sending.target_digest(session, digest_id=digest_id, list_name=list_name))
+    console.print(f"Digest #{state.digest_id} paused.")
 
 
 @app.command("resume")
 def resume(digest_id: Annotated[int | None, typer.Argument()] = None, list_name: ListOption = None) -> None:
     """Resume a paused send."""
-    from workers.tasks import send_digest
-
     with session_scope() as session:
-        digest = controls.resume_send(session, _target(session, digest_id, list_name))
-    console.print(f"Digest #{digest.id} resumed.")
-    send_digest.delay(digest.id)
+        state = sending.resume(session, sending.target_digest(session, digest_id=digest_id, list_name=list_name))
+    console.print(f"Digest #{state.digest_id} resumed.")
 
 
 @app.command("cancel")
 def cancel(digest_id: Annotated[int | None, typer.Argument()] = None, list_name: ListOption = None) -> None:
     """Cancel a send for good: recipients not yet attempted get nothing."""
     with session_scope() as session:
-        target = _target(session, digest_id, list_name)
-        cancelled = controls.cancel_send(session, target)
-    console.print(f"Digest #{target} cancelled: {cancelled} recipient(s) will not get it.")
+        cancelled, state = sending.cancel(session, sending.target_digest(session, digest_id=digest_id,
+                                                                         list_name=list_name))
+    console.print(f"Digest #{state.digest_id} cancelled: {cancelled} recipient(s) will not get it.")

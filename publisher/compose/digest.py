@@ -11,26 +11,8 @@ import bisect
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
-
-from publisher.compose.render import DigestPost as RenderPost
-from publisher.models import Feed, ListFeed, MailingList, Post
-
-
-def news_for_list(session: Session, mailing_list: MailingList, *, after: datetime | None,
-                  until: datetime) -> list[Post]:
-    """Posts of the list's feeds that are news (not baseline, arrived after the feed joined the list),
-    first seen in (after, until]; ordered by first sighting, the order the watermarks follow."""
-    query = (
-        select(Post)
-        .join(ListFeed, and_(ListFeed.feed_id == Post.feed_id, ListFeed.list_id == mailing_list.id))
-        .where(Post.is_baseline.is_(False), Post.first_seen_at >= ListFeed.added_at, Post.first_seen_at <= until)
-        .order_by(Post.first_seen_at, Post.id)
-    )
-    if after is not None:
-        query = query.where(Post.first_seen_at > after)
-    return list(session.scalars(query))
+from publisher.compose.render import PostContent
+from publisher.models import Post
 
 
 def group_by_watermark(posts: Sequence[Post], watermarks: Iterable[tuple[int, datetime | None]]
@@ -59,24 +41,12 @@ def reading_order(posts: Sequence[Post]) -> list[Post]:
     return unique
 
 
-def latest_posts_for_list(session: Session, mailing_list: MailingList, limit: int = 5) -> list[Post]:
-    """For previews when nothing is new: the most recent posts of the list's feeds."""
-    query = (
-        select(Post)
-        .join(ListFeed, and_(ListFeed.feed_id == Post.feed_id, ListFeed.list_id == mailing_list.id))
-        .order_by(func.coalesce(Post.published_at, Post.first_seen_at).desc(), Post.id.desc())
-        .limit(limit)
-    )
-    return list(reversed(session.scalars(query).all()))
-
-
-def render_posts(session: Session, posts: list[Post]) -> list[RenderPost]:
-    feeds = {f.id: f for f in session.scalars(select(Feed).where(Feed.id.in_({p.feed_id for p in posts})))}
+def post_contents(posts: Sequence[Post], feed_titles: dict[int, str]) -> list[PostContent]:
+    """What the template shows of each post; `feed_titles` by feed id."""
     return [
-        RenderPost(
+        PostContent(
             title=post.title, link=post.link, author=post.author, published=post.published_at,
-            content_html=post.content_html, feed_title=feeds[post.feed_id].display_name,
-            image_url=post.image_url,
+            content_html=post.content_html, feed_title=feed_titles[post.feed_id], image_url=post.image_url,
         )
         for post in posts
     ]

@@ -52,7 +52,10 @@ _CSSUTILS_LOG_LEVEL = logging.CRITICAL
 
 
 @dataclass(frozen=True)
-class DigestPost:
+class PostContent:
+    """A post as a digest shows it (values only; the digest_posts rows, models.DigestPost, record which posts
+    a digest carried)."""
+
     title: str
     link: str | None
     author: str | None
@@ -65,11 +68,13 @@ class DigestPost:
 @dataclass(frozen=True)
 class DigestContext:
     list_name: str
-    posts: list[DigestPost]
+    posts: list[PostContent]
     base_url: str  # public URL of the publisher (for links)
     timezone: str = "UTC"  # the list's IANA zone: dates are shown in it
     postal_address: str = ""  # footer line
     content_mode: str = "full"  # "full" post text, or an "excerpt" and the Read more link
+    intro_note: str = ""  # the editor's note above the posts: plain text, blank lines between paragraphs
+    subject: str = ""  # the editor's subject for this digest; "" renders the template's subject.txt
 
 
 @dataclass(frozen=True)
@@ -112,9 +117,19 @@ def render_digest(ctx: DigestContext, *, templates_dir: Path, template: str = "d
         "name": NAME,
         "unsubscribe_url": UNSUBSCRIBE_URL,
         "preferences_url": PREFERENCES_URL,
+        "intro_paragraphs": intro_paragraphs(_defuse(ctx.intro_note)),
     }
     subject, text, html = (_render_part(env, template, part, variables) for part in _PARTS)
+    if ctx.subject.strip():
+        subject = _defuse(ctx.subject)
     return RenderedDigest(subject=subject_line(subject), html=inline_css(html), text=_tidy_text(text))
+
+
+def intro_paragraphs(note: str) -> list[str]:
+    """An editor's note as paragraphs: split at blank lines, each one's lines joined by single spaces. Plain
+    text on purpose: the HTML template escapes it, so a note cannot break the message's markup."""
+    blocks = re.split(r"\n\s*\n", note.replace("\r\n", "\n").strip())
+    return [" ".join(block.split()) for block in blocks if block.strip()]
 
 
 def subject_line(text: str) -> str:
@@ -186,7 +201,7 @@ def _sections(posts: list[_PostView]) -> list[tuple[str | None, list[_PostView]]
     return list(groups.items())
 
 
-def _post_view(post: DigestPost, zone: ZoneInfo, *, excerpt: bool = False) -> _PostView:
+def _post_view(post: PostContent, zone: ZoneInfo, *, excerpt: bool = False) -> _PostView:
     content_html = _defuse(post.content_html)
     text = html_to_text(content_html)
     if excerpt:

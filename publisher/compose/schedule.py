@@ -27,6 +27,21 @@ def latest_slot(now: datetime, *, cadence: str, send_at: str, timezone: str, wee
     return slot
 
 
+_HORIZON = {"daily": timedelta(days=2), "weekly": timedelta(days=8), "monthly": timedelta(days=32)}
+
+
+def next_slot(now: datetime, *, cadence: str, send_at: str, timezone: str, weekday: int = 0) -> datetime | None:
+    """The UTC instant of the first slot after now (for the editor's dashboard); None for `immediate`.
+    The latest slot a horizon ahead, walked back while the slot before it is still in the future."""
+    if cadence not in _HORIZON:
+        return None
+    schedule = dict(cadence=cadence, send_at=send_at, timezone=timezone, weekday=weekday)
+    slot = latest_slot(now + _HORIZON[cadence], **schedule)
+    while (earlier := latest_slot(slot - timedelta(microseconds=1), **schedule)) > now:
+        slot = earlier
+    return slot
+
+
 def _at(day: date, send_at: str, zone: ZoneInfo) -> datetime:
     hour, minute = (int(part) for part in send_at.split(":"))
     # A wall time that does not exist (the spring-forward gap) resolves to the hour after; a repeated one

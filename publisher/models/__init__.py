@@ -9,15 +9,20 @@ from publisher.models.crosspost import (
     CrosspostTargetFeed,
 )
 from publisher.models.delivery import Delivery, DeliveryEvent, DeliveryStatus
-from publisher.models.digest import Digest, DigestPost, DigestStatus
+from publisher.models.editor import ApiToken, AuditEntry, Editor, EditorSession, LoginThrottle
+from publisher.models.digest import Digest, DigestDraft, DigestPost, DigestStatus
 from publisher.models.feed import Feed, Post
 from publisher.models.mailing_list import Cadence, ListFeed, MailingList
 from publisher.models.subscriber import Subscriber, Subscription, SubscriptionStatus
 from publisher.models.websub import HubSubscription
-from publisher.models.suppression import BounceEvent, EditionSlot, RateEvent, Suppression, UnverifiedReport
+from publisher.models.bounce import BounceEvent, UnverifiedReport
+from publisher.models.edition import EditionSlot
+from publisher.models.rate_event import RateEvent
+from publisher.models.suppression import Suppression
 
 __all__ = [
-    "Base", "Cadence", "Crosspost", "CrosspostEvent", "CrosspostStatus", "CrosspostTarget", "CrosspostTargetFeed", "HubSubscription", "Delivery", "DeliveryEvent", "DeliveryStatus", "Digest", "DigestPost", "DigestStatus", "Feed",
+    "ApiToken", "AuditEntry", "Editor", "EditorSession", "LoginThrottle",
+    "Base", "Cadence", "Crosspost", "CrosspostEvent", "CrosspostStatus", "CrosspostTarget", "CrosspostTargetFeed", "HubSubscription", "Delivery", "DeliveryEvent", "DeliveryStatus", "Digest", "DigestDraft", "DigestPost", "DigestStatus", "Feed",
     "ListFeed", "MailingList", "Post", "Subscriber", "Subscription", "SubscriptionStatus",
     "BounceEvent", "EditionSlot", "RateEvent", "Suppression", "UnverifiedReport",
 ]

@@ -38,6 +38,8 @@ class Digest(Base):
     # its posts were chosen up to: subscribers' seen_until moves to cutoff_at (see services.digests).
     edition: Mapped[str | None] = mapped_column(String(120))
     cutoff_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The editor's note above the posts, as it went out (the subject is in `subject`); None: no note.
+    intro_note: Mapped[str | None] = mapped_column(Text)
 
 
 class DigestPost(Base):
@@ -50,3 +52,17 @@ class DigestPost(Base):
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
+
+
+class DigestDraft(Base):
+    """What an editor wrote for a list's NEXT digest, before it exists: an intro note shown above the posts
+    and a subject replacing the template's. The digest composed next takes both (Digest.intro_note,
+    Digest.subject) and the draft is deleted, so a note goes out once."""
+
+    __tablename__ = "digest_drafts"
+
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True)
+    subject: Mapped[str | None] = mapped_column(Text)  # None: the template's subject
+    intro_note: Mapped[str | None] = mapped_column(Text)  # plain text; blank lines separate paragraphs
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(320))  # the editor's email, for the page

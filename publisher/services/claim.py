@@ -56,6 +56,7 @@ class LeaseKeeper:
                 try:
                     ledger.renew_lease(session, digest_id=self.claim.digest_id, token=self.claim.token,
                                        until=utcnow() + self.claim.lease)
+                    session.commit()
                 except SQLAlchemyError as exc:  # the next round tries again; the lease covers three misses
                     session.rollback()
                     log.warning("digest %s: could not renew the claim lease: %s", self.claim.digest_id, exc)

@@ -1,4 +1,5 @@
-"""Use cases of an editor's hand on a send in progress: pause, resume, cancel; and its progress."""
+"""The state of a send and an editor's hand on it: pause, resume, cancel (the entry point commits; see
+services.sending for the use cases that also wake the workers); its progress."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from publisher.errors import InvalidInputError, NotFoundError
+from publisher.errors import NotFoundError, StateError
 from publisher.models import Digest, DigestStatus, MailingList
 from publisher.models.base import utcnow
 from publisher.store import ledger
@@ -39,7 +40,7 @@ def resume_send(session: Session, digest_id: int) -> Digest:
     again (workers.tasks.send_digest) after this commits."""
     digest = get_digest(session, digest_id)
     if digest.status == DigestStatus.FAILED and not digest.html:
-        raise InvalidInputError(f"digest #{digest_id} failed before it was rendered ({digest.status_reason}); "
+        raise StateError(f"digest #{digest_id} failed before it was rendered ({digest.status_reason}); "
                                 f"it holds nothing to send: let it go with `publisher digest cancel {digest_id}`")
     _move(session, digest_id, (DigestStatus.PAUSED, DigestStatus.FAILED), DigestStatus.SENDING, None)
     return get_digest(session, digest_id)
@@ -47,7 +48,8 @@ def resume_send(session: Session, digest_id: int) -> Digest:
 
 def fail_send(session: Session, digest_id: int, *, reason: str) -> None:
     """A send that cannot go on by itself (its digest cannot be prepared): nothing more is claimed, its
-    rows stay pending, the reason shows in `publisher status` until a person resumes or cancels it."""
+    rows stay pending, the reason shows in `publisher status` until a person resumes or cancels it.
+    A unit of work of its own (the batch that found the failure has nothing else to keep)."""
     session.rollback()
     session.execute(update(Digest).where(Digest.id == digest_id, Digest.status == DigestStatus.SENDING)
                     .values(status=DigestStatus.FAILED.value, status_reason=reason[:2000], finished_at=utcnow()))
@@ -58,11 +60,9 @@ def cancel_send(session: Session, digest_id: int) -> int:
     """Stop for good: rows not yet attempted are cancelled. Returns how many."""
     digest = get_digest(session, digest_id)
     if digest.status not in (DigestStatus.SENDING, DigestStatus.PAUSED, DigestStatus.FAILED):
-        raise InvalidInputError(f"digest #{digest_id} is {digest.status}: only a send in progress can be cancelled")
+        raise StateError(f"digest #{digest_id} is {digest.status}: only a send in progress can be cancelled")
     digest.status, digest.status_reason, digest.finished_at = DigestStatus.CANCELLED.value, "cancelled", utcnow()
-    cancelled = ledger.cancel_unsent(session, digest_id, now=utcnow())
-    session.commit()
-    return cancelled
+    return ledger.cancel_unsent(session, digest_id, now=utcnow())
 
 
 def _move(session: Session, digest_id: int, source: DigestStatus | tuple[DigestStatus, ...], target: DigestStatus,
@@ -72,10 +72,9 @@ def _move(session: Session, digest_id: int, source: DigestStatus | tuple[DigestS
         update(Digest).where(Digest.id == digest_id, Digest.status.in_(sources))
         .values(status=target.value, status_reason=reason, finished_at=None)
     ).rowcount
-    session.commit()
     if not moved:
         digest = get_digest(session, digest_id)
-        raise InvalidInputError(f"digest #{digest_id} is {digest.status}, not {' or '.join(sources)}")
+        raise StateError(f"digest #{digest_id} is {digest.status}, not {' or '.join(sources)}")
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ def finish_if_settled(session: Session, digest_id: int) -> bool:
     digest = get_digest(session, digest_id)
     if digest.status == DigestStatus.SENDING and ledger.unsettled_count(session, digest_id) == 0:
         digest.status, digest.finished_at = DigestStatus.SENT.value, utcnow()
-        session.commit()
+        session.flush()
     return digest.status not in (DigestStatus.SENDING, DigestStatus.PAUSED)
 
 

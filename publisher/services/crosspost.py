@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import logging
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import jinja2
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from publisher.config import Settings
@@ -23,12 +21,11 @@ from publisher.crosspost.text import clusters, lead_text, shorten, word_breaks
 from publisher.errors import CrosspostRefusedError, CrosspostRetryError, PublisherError
 from publisher.models import Crosspost, CrosspostStatus, CrosspostTarget, Post
 from publisher.models.base import utcnow
+from publisher.queue import enqueue
 from publisher.services.crosspost_targets import keep_session, open_poster
 from publisher.store import crossposts as store
 
-log = logging.getLogger("publisher.crosspost")
 Status = CrosspostStatus
-_WAKE = "crosspost_wake"  # session.info key: rows to queue once the watcher's transaction commits
 MAX_RETRY_DELAY = timedelta(hours=6)
 
 
@@ -80,24 +77,9 @@ def _key(post: Post, target: CrosspostTarget, now: datetime) -> str:
 
 
 def _wake_after_commit(session: Session, ids: list[int]) -> None:
-    """Queue the rows when the transaction that made them commits (a worker must see them), in one place."""
-    if not ids:
-        return
-    if _WAKE not in session.info:
-        session.info[_WAKE] = []
-        event.listen(session, "after_commit", _enqueue, once=True)
-    session.info[_WAKE].extend(ids)
-
-
-def _enqueue(session: Session) -> None:
-    ids = session.info.pop(_WAKE, [])
-    try:
-        from workers.tasks import crosspost  # late: importing Celery costs a few hundred ms
-
-        for crosspost_id in ids:
-            crosspost.delay(crosspost_id)
-    except Exception:  # noqa: BLE001 - the rows are recorded; the sweeper queues them if this fails
-        log.exception("could not queue cross-posts %s; the scheduler's sweep will", ids)
+    """Queue the rows when the transaction that made them commits (a worker must see them)."""
+    for crosspost_id in ids:
+        enqueue(session, "crosspost", crosspost_id)
 
 
 def deliver(session: Session, settings: Settings, crosspost_id: int, *, poster: Poster | None = None) -> str | None:

@@ -1,4 +1,6 @@
 """Use case of the send engine: deliver one batch of a digest, moving the ledger only after the effect.
+It runs as a series of named units of work (claim, settle, release, suppress a refused address): it
+commits what its caller did first, and leaves the last step (the send finished) to its caller's commit.
 
 A batch is worked in small claimed chunks on one connection: claim (pending → sending, under a lease this
 process renews while it lives), then for each row send it and record it right after the server's reply
@@ -61,6 +63,9 @@ def deliver_batch(session: Session, settings: Settings, *, digest_id: int, after
                   mailer: Mailer | None = None) -> BatchOutcome:
     """Send up to `limit` pending rows after `after_id`, a claimed chunk at a time, on one connection."""
     outcome = BatchOutcome()
+    # The claims are written by sessions of their own: whatever the caller wrote must be in first (on
+    # SQLite an open write would lock them out), and this one reads afresh.
+    session.commit()
     try:
         mailing = _prepare(session, settings, digest_id)
     except (PublisherError, ValueError, OSError) as exc:
@@ -86,10 +91,15 @@ def deliver_batch(session: Session, settings: Settings, *, digest_id: int, after
                 recorder.settled()  # the chunk's records are in before the next claim looks at the ledger
     except MailerAuthError as exc:
         # Every server refuses our login or TLS: retrying cannot help until a person fixes the settings.
+        session.rollback()
         controls.pause_send(session, digest_id, reason=f"paused: {exc}")
+        session.commit()  # kept although the task ends in this error
         raise
     finally:
         mailer.close()
+    # The records were written by the Recorder's connection: look at the ledger afresh (SQLite keeps a read
+    # transaction's snapshot) before deciding the send is over. The batch holds nothing else to keep.
+    session.commit()
     controls.finish_if_settled(session, digest_id)
     return outcome
 
@@ -199,4 +209,7 @@ def sweep(session: Session, settings: Settings, *, now: datetime | None = None) 
     now = now or utcnow()
     requeued = ledger.requeue_expired_and_due(session, now=now, max_attempts=settings.max_attempts)
     stalled = ledger.stalled_digests(session, now=now, quiet_for=timedelta(seconds=settings.stall_seconds))
+    # Handing rows back is one of the ledger's units of work (with claim, settle and release): committed
+    # here, so live workers' lease renewals and records never wait behind the sweeper.
+    session.commit()
     return sorted(set(requeued) | set(stalled))

@@ -7,19 +7,12 @@ just switched cadence) keeps their watermark and gets their posts at their own n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from publisher.compose.digest import (
-    group_by_watermark,
-    latest_posts_for_list,
-    news_for_list,
-    render_posts,
-)
+from publisher.compose.digest import group_by_watermark, post_contents
 from publisher.compose.message import check_encodable
 from publisher.compose.render import DigestContext, RenderedDigest, render_digest
 from publisher.config import Settings
@@ -29,11 +22,11 @@ from publisher.models import (
     DigestStatus,
     MailingList,
     Post,
-    Subscription,
-    SubscriptionStatus,
 )
 from publisher.models.base import utcnow
-from publisher.store import chunked, deliveries
+from publisher.services import drafts
+from publisher.store import deliveries, watermarks
+from publisher.store import posts as posts_store
 
 
 @dataclass(frozen=True)
@@ -58,8 +51,8 @@ class Preview:
 def preview_digest(session: Session, settings: Settings, mailing_list: MailingList) -> Preview:
     """What `digest send` would send now; with nobody subscribed yet, what a first subscriber would get."""
     groups = _groups(session, mailing_list, SEND_NOW, now=utcnow(),
-                     nobody=[(0, list_watermark(session, mailing_list.id))])
-    posts = groups[0][0] if groups else latest_posts_for_list(session, mailing_list)
+                     nobody=[(0, watermarks.list_watermark(session, mailing_list.id))])
+    posts = groups[0][0] if groups else posts_store.latest_posts_for_list(session, mailing_list)
     return Preview(_render(session, settings, mailing_list, posts, mailing_list.timezone), len(posts), not groups)
 
 
@@ -78,46 +71,22 @@ def compose_edition(session: Session, settings: Settings, mailing_list: MailingL
     composed = []
     for posts, members in _groups(session, mailing_list, edition, now=now)[:max_digests]:
         threshold = min(post.first_seen_at for post in posts)
-        won = _advance_watermarks(session, mailing_list.id, members, before=threshold, to=now)
+        won = watermarks.advance_watermarks(session, mailing_list.id, members, before=threshold, to=now)
         if won:
             composed.append(_create(session, settings, mailing_list, edition, posts, won, now))
+    if composed:
+        drafts.discard_draft(session, mailing_list.id)  # the editor's note went out with these digests
     return composed
 
 
 def _groups(session: Session, mailing_list: MailingList, edition: Edition, *, now: datetime, nobody=()):
-    marks = audience_watermarks(session, mailing_list, edition) or list(nobody)
+    marks = watermarks.audience_watermarks(session, mailing_list, cadence=edition.cadence,
+                                           timezone=edition.timezone) or list(nobody)
     if not marks:
         return []
     known = [mark for _, mark in marks]
     after = None if any(mark is None for mark in known) else min(known)
-    return group_by_watermark(news_for_list(session, mailing_list, after=after, until=now), marks)
-
-
-def audience_watermarks(session: Session, mailing_list: MailingList, edition: Edition
-                        ) -> list[tuple[int, datetime | None]]:
-    """(subscriber id, seen_until) of the confirmed subscribers the edition is for."""
-    query = select(Subscription.subscriber_id, Subscription.seen_until).where(
-        Subscription.list_id == mailing_list.id, Subscription.status == SubscriptionStatus.CONFIRMED)
-    if edition.cadence is not None:
-        query = query.where(func.coalesce(Subscription.cadence, mailing_list.cadence) == edition.cadence)
-    if edition.timezone is not None:
-        query = query.where(func.coalesce(Subscription.timezone, mailing_list.timezone) == edition.timezone)
-    return [(row.subscriber_id, row.seen_until) for row in session.execute(query.order_by(Subscription.id))]
-
-
-def _advance_watermarks(session: Session, list_id: int, members: Sequence[int], *, before: datetime,
-                        to: datetime) -> list[int]:
-    won: list[int] = []
-    for part in chunked(members):
-        won += session.scalars(
-            update(Subscription)
-            .where(Subscription.list_id == list_id, Subscription.subscriber_id.in_(part),
-                   Subscription.status == SubscriptionStatus.CONFIRMED,
-                   or_(Subscription.seen_until.is_(None), Subscription.seen_until < before))
-            .values(seen_until=to)
-            .returning(Subscription.subscriber_id)
-        ).all()
-    return sorted(won)
+    return group_by_watermark(posts_store.news_for_list(session, mailing_list, after=after, until=now), marks)
 
 
 def _create(session: Session, settings: Settings, mailing_list: MailingList, edition: Edition,
@@ -126,7 +95,7 @@ def _create(session: Session, settings: Settings, mailing_list: MailingList, edi
                                            edition.timezone or mailing_list.timezone)
     digest = Digest(list_id=mailing_list.id, subject=rendered.subject, html=rendered.html, text=rendered.text,
                     post_count=len(posts), status=DigestStatus.SENDING.value, edition=edition.label[:120],
-                    cutoff_at=now)
+                    cutoff_at=now, intro_note=_draft_values(session, mailing_list.id)[0] or None)
     session.add(digest)
     session.flush()
     session.add_all(DigestPost(digest_id=digest.id, post_id=post.id, list_id=mailing_list.id, position=i)
@@ -158,13 +127,6 @@ def _render_or_failure(session: Session, settings: Settings, mailing_list: Maili
     return rendered, None
 
 
-def list_watermark(session: Session, list_id: int) -> datetime | None:
-    """Where a newly confirmed subscriber starts: after the list's latest digest (None: from the start,
-    so a first digest with backfilled posts reaches early subscribers too)."""
-    return session.scalar(select(func.max(func.coalesce(Digest.cutoff_at, Digest.created_at)))
-                          .where(Digest.list_id == list_id))
-
-
 def _render(session: Session, settings: Settings, mailing_list: MailingList, posts, timezone: str
             ) -> RenderedDigest:
     return render_digest(_context(session, settings, mailing_list, posts, timezone),
@@ -173,7 +135,15 @@ def _render(session: Session, settings: Settings, mailing_list: MailingList, pos
 
 def _context(session: Session, settings: Settings, mailing_list: MailingList, posts, timezone: str
              ) -> DigestContext:
+    intro_note, subject = _draft_values(session, mailing_list.id)
     return DigestContext(
-        list_name=mailing_list.name, posts=render_posts(session, posts), base_url=settings.base_url,
-        timezone=timezone, postal_address=settings.postal_address, content_mode=mailing_list.content_mode,
+        list_name=mailing_list.name, posts=post_contents(posts, posts_store.feed_titles(session, posts)),
+        base_url=settings.base_url, timezone=timezone, postal_address=settings.postal_address, content_mode=mailing_list.content_mode,
+        intro_note=intro_note, subject=subject,
     )
+
+
+def _draft_values(session: Session, list_id: int) -> tuple[str, str]:
+    """(intro note, subject) the editor wrote for the list's next digest; empty strings when none."""
+    draft = drafts.draft_of(session, list_id)
+    return (draft.intro_note or "", draft.subject or "") if draft else ("", "")

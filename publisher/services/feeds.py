@@ -18,7 +18,7 @@ from publisher.errors import (
     NotFoundError,
     PublisherError,
 )
-from publisher.ingest.cadence import after_failure, after_success, next_interval
+from publisher.ingest.backoff import after_failure, after_success, next_interval
 from publisher.ingest.fetch import FetchResult, fetch_feed
 from publisher.ingest.clean import CleanPost, sha256
 from publisher.ingest.gather import Gatherer, Outcome, Request, read_clean

@@ -67,15 +67,21 @@ def import_csv(session: Session, mailing_list: MailingList, path: Path, *, confi
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
-    table = read_table(data, path.name)
+    return import_csv_data(session, mailing_list, data, path.name, confirmed=confirmed, shown_as=str(path))
+
+
+def import_csv_data(session: Session, mailing_list: MailingList, data: bytes, filename: str, *,
+                    confirmed: bool = False, shown_as: str | None = None) -> ImportReport:
+    """The same, for a file's bytes (an upload)."""
+    table = read_table(data, filename)
     columns = _columns(table.fieldnames)
     if "email" not in columns:
-        raise InvalidInputError(f"{path}: the first line must name the columns, with an email column "
+        raise InvalidInputError(f"{shown_as or filename}: the first line must name the columns, with an email column "
                                 "(generic: email,name,status,subscribed_at,ip,source)")
     report = ImportReport(format=_format(table.fieldnames), encoding=table.encoding)
     for line, row in table.rows:
         values = {ours: (row.get(theirs) or "").strip() for ours, theirs in columns.items()}
-        _import_row(session, mailing_list, values, line, confirmed, report, path.name)
+        _import_row(session, mailing_list, values, line, confirmed, report, filename)
     return report
 
 

@@ -1,4 +1,5 @@
-"""The scheduler's use case: which editions are due now; claim each slot once; compose their digests.
+"""The scheduler's use cases: the tick (poll what is due, compose what is due) and the sweep (hand back what
+dead workers left); which editions are due now; claim each slot once; compose their digests.
 
 An edition is a list x effective cadence x effective time zone (a subscriber's own choice, else the list's
 default). Each has its own slot record, so 08:00 in Paris and 08:00 in New York each fire once, at their
@@ -6,7 +7,8 @@ own local time, daylight-saving changes included."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,8 +23,52 @@ from publisher.models import (
     Subscription,
     SubscriptionStatus,
 )
+from publisher.queue import enqueue
+from publisher.services import crosspost, delivery, feeds, ratelimit, websub
 from publisher.services.digests import Edition, compose_edition
 from publisher.services.lists import all_lists
+
+# A feed claimed for polling is not claimed again for this long (its poll may wait for a worker).
+POLL_LEASE = timedelta(minutes=5)
+
+
+@dataclass
+class Tick:
+    polled: int = 0
+    composed: list[int] = field(default_factory=list)
+
+
+def tick(session: Session, settings: Settings, now: datetime) -> Tick:
+    """The scheduler's heartbeat: queue polls of the feeds that are due, renew WebSub leases, forget old
+    rate-limit traces, compose the editions whose slot has come and queue their sends. Claims (of a feed's
+    poll, of an edition's slot) are committed as they are won: two schedulers never both take one."""
+    due = feeds.claim_due_feeds(session, now, lease=POLL_LEASE)
+    for start in range(0, len(due), feeds.POLL_CHUNK):
+        enqueue(session, "poll_feed", *due[start:start + feeds.POLL_CHUNK])
+    websub.renew_subscriptions(session, settings, now)
+    ratelimit.prune(session, now=now)
+    composed = [digest.id for digest in compose_due_digests(session, settings, now)]
+    for digest_id in composed:
+        enqueue(session, "send_digest", digest_id)
+    return Tick(polled=len(due), composed=composed)
+
+
+@dataclass
+class Sweep:
+    resumed: list[int]
+    crossposts: list[int]
+
+
+def sweep(session: Session, settings: Settings) -> Sweep:
+    """Hand back the rows of dead workers (their lease ended) and the retries now due; queue lost sends and
+    cross-posts again."""
+    resumed = delivery.sweep(session, settings)
+    for digest_id in resumed:
+        enqueue(session, "send_digest", digest_id)
+    crossposts = crosspost.sweep(session, settings)
+    for crosspost_id in crossposts:
+        enqueue(session, "crosspost", crosspost_id)
+    return Sweep(resumed=resumed, crossposts=crossposts)
 
 
 def compose_due_digests(session: Session, settings: Settings, now: datetime) -> list[Digest]:
@@ -38,8 +84,9 @@ def compose_due_digests(session: Session, settings: Settings, now: datetime) -> 
             label = "immediate" if slot is None else f"{cadence} {timezone} {slot:%Y-%m-%dT%H:%MZ}"
             edition = Edition(cadence=cadence, timezone=None if cadence == "immediate" else timezone, label=label)
             try:
-                composed += compose_edition(session, settings, mailing_list, edition=edition, now=now)
-                session.commit()
+                digests = compose_edition(session, settings, mailing_list, edition=edition, now=now)
+                session.commit()  # each edition its own unit of work: one that fails leaves the others
+                composed += digests
             except IntegrityError:
                 session.rollback()
     return composed

@@ -22,7 +22,7 @@ from publisher.models import (
 from publisher.models.base import utcnow
 from publisher.models.suppression import address_hash
 from publisher.services import suppression
-from publisher.services.digests import list_watermark
+from publisher.store.watermarks import list_watermark
 
 MAX_EMAIL = 320
 MAX_NAME = 100

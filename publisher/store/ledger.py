@@ -1,4 +1,6 @@
-"""Named queries on the delivery ledger's state machine. Every change is a conditional UPDATE on the row's
+"""Named queries on the delivery ledger's state machine. They run in the caller's transaction and never
+commit it, except the two named units of work of the send engine: `claim_pending` (and its undo,
+`release`) and `settle`, each of which runs in a transaction of its own and is durable when it returns. Every change is a conditional UPDATE on the row's
 current state (and, while a worker holds it, on that worker's claim token), so a task that runs twice, or two
 workers on one batch, cannot send a row twice; and every change leaves a DeliveryEvent with its time and the
 server's reply."""
@@ -44,8 +46,17 @@ def batch_starts(session: Session, *, digest_id: int, batch_size: int) -> list[i
 def claim_pending(session: Session, *, digest_id: int, after_id: int, limit: int, now: datetime, token: str,
                   lease: timedelta) -> list[Delivery]:
     """Move up to `limit` pending rows after `after_id` to SENDING under a lease held by `token`, if the send
-    is not paused or cancelled, and return the rows this caller won."""
-    session.commit()  # start from a fresh snapshot: SQLite cannot upgrade a stale read to a write
+    is not paused or cancelled, and return the rows this caller won (detached, loaded).
+
+    A unit of work of its own, on a session of its own (the caller's transaction is left alone): the claim
+    is durable before any message of it is sent, and starts from a fresh snapshot (SQLite cannot upgrade a
+    stale read to a write)."""
+    with Session(session.get_bind(), expire_on_commit=False) as own, own.begin():
+        return _claim(own, digest_id=digest_id, after_id=after_id, limit=limit, now=now, token=token, lease=lease)
+
+
+def _claim(session: Session, *, digest_id: int, after_id: int, limit: int, now: datetime, token: str,
+           lease: timedelta) -> list[Delivery]:
     candidates = (
         select(Delivery.id)
         .where(Delivery.digest_id == digest_id, Delivery.id > after_id, Delivery.status == DeliveryStatus.PENDING)
@@ -67,7 +78,6 @@ def claim_pending(session: Session, *, digest_id: int, after_id: int, limit: int
     ))
     won.sort(key=lambda row: row.id)
     _record(session, ((row.id, DeliveryStatus.SENDING, None) for row in won), now)
-    session.commit()
     return won
 
 
@@ -80,7 +90,6 @@ def renew_lease(session: Session, *, digest_id: int, token: str, until: datetime
         .values(lease_until=until)
         .execution_options(synchronize_session=False)
     ).rowcount
-    session.commit()
     return renewed
 
 
@@ -143,7 +152,13 @@ _SETTLE_AND_RECORD = insert(_events).from_select(
 
 
 def release(session: Session, delivery_ids: Sequence[int], *, token: str, now: datetime, reason: str) -> None:
-    """Hand claimed rows back untouched (the mail server could not be used at all)."""
+    """Hand claimed rows back untouched (the mail server could not be used at all). The undo of a claim: a
+    unit of work of its own, durable although the batch then ends in an error."""
+    with Session(session.get_bind()) as own, own.begin():
+        _release(own, delivery_ids, token=token, now=now, reason=reason)
+
+
+def _release(session: Session, delivery_ids: Sequence[int], *, token: str, now: datetime, reason: str) -> None:
     released = session.scalars(
         update(Delivery)
         .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_by == token)
@@ -151,7 +166,6 @@ def release(session: Session, delivery_ids: Sequence[int], *, token: str, now: d
         .returning(Delivery.id)
     ).all()
     _record(session, ((i, DeliveryStatus.PENDING, reason) for i in released), now)
-    session.commit()
 
 
 def requeue_expired_and_due(session: Session, *, now: datetime, max_attempts: int) -> list[int]:
@@ -187,7 +201,6 @@ def requeue_expired_and_due(session: Session, *, now: datetime, max_attempts: in
         .execution_options(synchronize_session=False)
     ).all()
     _record(session, ((row.id, DeliveryStatus.PENDING, "requeued: retry due") for row in due), now)
-    session.commit()
     return sorted({row.digest_id for row in expired} | {row.digest_id for row in due})
 
 

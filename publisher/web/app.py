@@ -1,22 +1,33 @@
-"""The web app: public pages for subscribers (unsubscribe today) and a health check for ops."""
+"""The web app: public pages for subscribers, the editor (behind accounts), the API and a health check."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from publisher.config import get_settings
+from publisher.web import auth, errors
 from publisher.web.limits import BodyLimit, body_limits
-from publisher.web.routes import health, preferences, public, sends, subscribe, websub
+from publisher.web.routes import accounts, api, editor, health, login, preferences, public, sends, subscribe, websub
 
 
 def create_app() -> FastAPI:
     app = FastAPI(title="publisher", docs_url="/api/docs", openapi_url="/api/openapi.json")
     # Every body is capped before a route reads it (a few KB; a WebSub push, a feed's size).
     app.add_middleware(BodyLimit, limits=body_limits(get_settings()))
+    auth.install(app)
+    errors.install(app)  # our typed errors -> HTTP, in one place
+    # Vendored CSS and scripts of the editor (no CDN: the pages work offline and leak nothing to third parties).
+    app.mount("/static", StaticFiles(directory=get_settings().resolved_templates_dir() / "web" / "static"),
+              name="static")
     app.include_router(health.router)
     app.include_router(public.router)
     app.include_router(subscribe.router)
     app.include_router(preferences.router)
     app.include_router(websub.router)
     app.include_router(sends.router)
+    app.include_router(api.router)
+    app.include_router(login.router)
+    app.include_router(accounts.router)
+    app.include_router(editor.router)
     return app

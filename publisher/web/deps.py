@@ -18,7 +18,10 @@ def _session() -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(_session)]
+# scope="function": the request's transaction commits (and the tasks it queued are sent) BEFORE the answer
+# leaves, so a client told "202, digest 12" can read digest 12 at once, and a failed commit is a 500, not a
+# success that did not happen. (FastAPI's default ends a yield dependency after the response is sent.)
+SessionDep = Annotated[Session, Depends(_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

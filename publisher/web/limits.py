@@ -20,7 +20,8 @@ def body_limits(settings: Settings) -> dict[str, int]:
     """Caps by path prefix, in bytes (the longest matching prefix wins; DEFAULT_BODY_LIMIT elsewhere).
     A route that takes bigger bodies gets its line here, e.g. the editor's CSV import:
     `"/editor/import": settings.max_import_bytes`."""
-    return {"/websub/": settings.max_feed_bytes}  # a hub pushes a whole feed
+    return {"/websub/": settings.max_feed_bytes,  # a hub pushes a whole feed
+            "/editor/subscribers/import": settings.max_import_bytes}
 
 
 class BodyLimit:

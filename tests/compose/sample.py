@@ -3,12 +3,12 @@
 from datetime import datetime, timezone
 from pathlib import Path
 
-from publisher.compose.render import DigestContext, DigestPost
+from publisher.compose.render import DigestContext, PostContent
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 POSTS = [
-    DigestPost(
+    PostContent(
         title="Crème brûlée, Straße и 日本",
         link="https://blog.example.com/2025/creme?utm=a&ref=b",
         author="Zoë Keller",
@@ -20,7 +20,7 @@ POSTS = [
         feed_title="Zoë's kitchen",
         image_url="https://img.example.com/creme.jpg",
     ),
-    DigestPost(
+    PostContent(
         title="Second post",
         link="https://blog.example.com/2025/second",
         author=None,
@@ -28,7 +28,7 @@ POSTS = [
         content_html="<p>Plain text with <em>emphasis</em>.</p>",
         feed_title="Another blog",
     ),
-    DigestPost(
+    PostContent(
         title="Third post",
         link="https://blog.example.com/2025/third",
         author="Al",

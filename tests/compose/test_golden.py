@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from publisher.compose.message import build_message
-from publisher.compose.render import DigestContext, DigestPost, render_digest
+from publisher.compose.render import DigestContext, PostContent, render_digest
 from publisher.ingest.parse import parse_feed
 from publisher.ingest.sanitize import sanitize_html
 from tests.compose.sample import TEMPLATES
@@ -35,9 +35,9 @@ def _atom(title: str, entries: list[tuple[str, str, str]]) -> bytes:
             f"<updated>2025-03-05T00:00:00Z</updated>{items}</feed>").encode()
 
 
-def _posts(feed: bytes) -> list[DigestPost]:
+def _posts(feed: bytes) -> list[PostContent]:
     parsed = parse_feed(FEED_URL, feed)
-    return [DigestPost(title=e.title, link=e.link, author=e.author, published=e.published,
+    return [PostContent(title=e.title, link=e.link, author=e.author, published=e.published,
                        content_html=sanitize_html(e.content_html, e.link or FEED_URL), feed_title=parsed.title,
                        image_url=e.image_url) for e in parsed.entries]
 

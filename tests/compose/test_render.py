@@ -9,7 +9,7 @@ from publisher.compose.render import (
     NAME,
     PREFERENCES_URL,
     UNSUBSCRIBE_URL,
-    DigestPost,
+    PostContent,
     render_digest,
 )
 from publisher.errors import InvalidInputError
@@ -111,7 +111,7 @@ def test_subject_names_the_list_and_the_first_post(rendered):
 
 
 def test_titles_are_escaped_in_html_but_not_in_subject_or_text():
-    post = DigestPost("Tom & <Jerry>", "https://e.example/1", None, None, "<p>x</p>", "Feed")
+    post = PostContent("Tom & <Jerry>", "https://e.example/1", None, None, "<p>x</p>", "Feed")
     out = render_digest(make_context(posts=[post]), templates_dir=TEMPLATES)
     assert "Tom &amp; &lt;Jerry&gt;" in out.html and "<Jerry>" not in out.html
     assert out.subject == "Weekly Food: Tom & <Jerry>"
@@ -119,14 +119,14 @@ def test_titles_are_escaped_in_html_but_not_in_subject_or_text():
 
 
 def test_non_web_links_are_dropped():
-    post = DigestPost("Evil", "javascript:alert(1)", None, None, "<p>x</p>", "Feed", image_url="data:x")
+    post = PostContent("Evil", "javascript:alert(1)", None, None, "<p>x</p>", "Feed", image_url="data:x")
     out = render_digest(make_context(posts=[post]), templates_dir=TEMPLATES)
     assert "javascript:" not in out.html and "javascript:" not in out.text
     assert "data:x" not in out.html
 
 
 def test_a_post_cannot_smuggle_in_a_placeholder():
-    post = DigestPost(f"Free {UNSUBSCRIBE_URL}", "https://e.example/1", None, None,
+    post = PostContent(f"Free {UNSUBSCRIBE_URL}", "https://e.example/1", None, None,
                       f"<p>{NAME} <a href='https://e.example/{PREFERENCES_URL}'>x</a></p>", "Feed")
     out = render_digest(make_context(posts=[post]), templates_dir=TEMPLATES)
     # Only the template's own placeholders remain: greeting, footer (and the HTML preheader/title none).
@@ -137,13 +137,13 @@ def test_a_post_cannot_smuggle_in_a_placeholder():
 
 
 def test_missing_dates_and_authors_leave_no_separator():
-    post = DigestPost("Bare", "https://e.example/1", None, None, "<p>x</p>", "Feed")
+    post = PostContent("Bare", "https://e.example/1", None, None, "<p>x</p>", "Feed")
     out = render_digest(make_context(posts=[post]), templates_dir=TEMPLATES)
     assert 'class="meta"' not in out.html and "By " not in out.text
 
 
 def test_naive_dates_are_taken_as_utc():
-    post = DigestPost("N", None, None, datetime(2025, 7, 1, 12, 0), "<p>x</p>", "Feed")
+    post = PostContent("N", None, None, datetime(2025, 7, 1, 12, 0), "<p>x</p>", "Feed")
     out = render_digest(make_context(posts=[post]), templates_dir=TEMPLATES)
     assert "1 July 2025, 14:00 CEST" in out.html
 
@@ -176,7 +176,7 @@ def test_several_feeds_get_a_section_each_and_one_feed_none(rendered):
 
 
 def test_excerpt_mode_shortens_to_plain_words_with_read_more():
-    long = DigestPost(title="Long", link="https://blog.example.com/long", author=None, published=None,
+    long = PostContent(title="Long", link="https://blog.example.com/long", author=None, published=None,
                       content_html="<p>" + "<b>word</b> <a href='https://x.example.com'>link</a> " * 100 + "</p>",
                       feed_title="Blog")
     out = render_digest(make_context(posts=[long], content_mode="excerpt"), templates_dir=TEMPLATES)

@@ -154,9 +154,11 @@ def test_pause_stops_claims_resume_continues_cancel_ends(session, settings, smtp
     digest_id = make_send(session, PEOPLE)
     delivery.deliver_batch(session, settings, digest_id=digest_id, after_id=0, limit=4)
     controls.pause_send(session, digest_id)
+    session.commit()  # as the request or command that paused it does
     assert delivery.deliver_batch(session, settings, digest_id=digest_id, after_id=0, limit=100).sent == 0
     assert controls.progress(session, digest_id).status == "paused"
     controls.resume_send(session, digest_id)
+    session.commit()
     delivery.deliver_batch(session, settings, digest_id=digest_id, after_id=0, limit=3)
     assert controls.cancel_send(session, digest_id) == 3
     assert delivery.deliver_batch(session, settings, digest_id=digest_id, after_id=0, limit=100).sent == 0

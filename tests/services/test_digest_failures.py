@@ -147,6 +147,7 @@ def test_a_digest_that_cannot_be_prepared_for_sending_fails_then_resumes_after_t
         rows = session.scalars(select(Delivery.status).where(Delivery.digest_id == digest.id)).all()
         assert rows == ["pending"] * 3  # who still waits for it is kept
         controls.resume_send(session, digest.id)
+        session.commit()  # as the command that resumed it does
         delivery.deliver_batch(session, settings, digest_id=digest.id, after_id=0, limit=100)
         assert sorted(r for m in smtp.messages for r in m.rcpt_tos) == READERS
         session.expire_all()

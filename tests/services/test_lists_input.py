@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from publisher.errors import InvalidInputError
 from publisher.models import MailingList
-from publisher.services.lists import create_list
+from publisher.services.lists import insert_list as create_list
 from tests.support.consent import make_list
 
 FEED = "https://blog.example.org/base/feed"

@@ -1,4 +1,4 @@
-"""The editor API for sends: closed without a token, refuses a wrong one, and pauses, resumes and cancels."""
+"""The editor API for sends: refused without a token, refuses a wrong one, and pauses, resumes and cancels."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_the_api_needs_the_token(api, monkeypatch):
     assert client.post(f"/api/sends/{digest_id}/pause", headers={"Authorization": "Bearer nope"}).status_code == 401
     monkeypatch.delenv("PUBLISHER_API_TOKEN")
     get_settings.cache_clear()
-    assert client.get(f"/api/sends/{digest_id}", headers=AUTH).status_code == 403
+    assert client.get(f"/api/sends/{digest_id}", headers=AUTH).status_code == 401  # unset: that token is no key
 
 
 def test_pause_and_cancel_through_the_api(api):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from publisher.ingest.cadence import (
+from publisher.ingest.backoff import (
     after_failure,
     after_success,
     next_interval,
