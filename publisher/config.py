@@ -123,6 +123,14 @@ class Settings(BaseSettings):
     # Largest thumbnail fetched for a Bluesky link card (Bluesky takes blobs up to 1,000,000 bytes there).
     crosspost_thumbnail_bytes: int = 1_000_000
 
+    # Ops. Each worker and the scheduler write a heartbeat row this often; a process silent for more than
+    # two beats and a half is shown as gone (and its row deleted a few beats later).
+    heartbeat_seconds: float = 10.0
+    # Log lines as text (for a terminal) or as one JSON object a line (for a log shipper): "text" or "json".
+    log_format: str = "text"
+    # Seconds /readyz waits for the database and the broker before saying "not ready" (it never hangs).
+    ready_timeout_seconds: float = 2.0
+
     @field_validator("sender")
     @classmethod
     def _one_sender_line(cls, value: str) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from publisher.config import get_settings
 from publisher.errors import ConfigError
@@ -25,9 +26,13 @@ from publisher.errors import ConfigError
 _POSTGRES_SCHEMES = ("postgres://", "postgresql://", "postgresql+psycopg2://")
 
 
-def make_engine(database_url: str, *, create: bool = True) -> Engine:
-    """The engine for a URL. With create=False a missing SQLite file is an error, not a new empty database."""
+def make_engine(database_url: str, *, create: bool = True, pooled: bool = True,
+                connect_timeout: float | None = None) -> Engine:
+    """The engine for a URL. With create=False a missing SQLite file is an error, not a new empty database.
+    pooled=False opens a connection per use (a thread that beats across forks must not share a pool);
+    connect_timeout bounds how long reaching PostgreSQL may take (readiness checks must not hang)."""
     url = driver_url(database_url)
+    options: dict = {} if pooled else {"poolclass": NullPool}
     if url.startswith("sqlite"):
         path = sqlite_path(url)
         if path is not None:
@@ -36,10 +41,11 @@ def make_engine(database_url: str, *, create: bool = True) -> Engine:
             else:
                 # mode=rw: SQLite opens the file if it is there and never creates it.
                 url = f"sqlite:///file:{quote(str(path))}?mode=rw&uri=true"
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    connect_args = {"connect_timeout": max(1, round(connect_timeout))} if connect_timeout else {}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **options)
 
 
 def driver_url(database_url: str) -> str:

@@ -60,9 +60,20 @@ class PublisherTask(Task):
     def session(self):
         return session_scope()
 
+    def mark_run(self, result: dict) -> dict:
+        """Remember when this periodic task last ran, and what it did (ops read the scheduler's last tick)."""
+        from publisher.models.base import utcnow
+        from publisher.store.heartbeats import mark_run
+
+        with self.session() as session:
+            mark_run(session, self.name.rsplit(".", 1)[-1], now=utcnow(), result=result)
+        return result
+
 
 app = Celery("publisher", task_cls=PublisherTask, include=["workers.tasks"])
 _configure(app)
+
+import workers.signals  # noqa: E402,F401 - heartbeats and task timings, in every worker and scheduler
 
 
 def reconfigure() -> None:

@@ -6,7 +6,7 @@ import logging
 
 from publisher.errors import MailerAuthError, MailerUnavailableError
 from publisher.models.base import utcnow
-from publisher.services import crosspost as crossposting, delivery, feeds, schedule, sending
+from publisher.services import crosspost as crossposting, delivery, feeds, queues, schedule, sending
 from workers.celery_app import app
 
 log = logging.getLogger("publisher.tasks")
@@ -58,7 +58,7 @@ def sweep(self) -> dict:
     Runs every half lease, so a dead worker's rows go out again within ~1.5 leases of its death."""
     with self.session() as session:
         swept = schedule.sweep(session, self.settings)
-    return {"resumed": swept.resumed, "crossposts": swept.crossposts}
+    return self.mark_run({"resumed": swept.resumed, "crossposts": swept.crossposts})
 
 
 @app.task(bind=True)
@@ -66,7 +66,8 @@ def tick(self) -> dict:
     """The scheduler's heartbeat: poll what is due, compose what is due."""
     with self.session() as session:
         done = schedule.tick(session, self.settings, utcnow())
-    return {"polled": done.polled, "composed": done.composed}
+    queues.prune_embedded_queue()
+    return self.mark_run({"polled": done.polled, "composed": done.composed})
 
 
 @app.task(bind=True)

@@ -32,6 +32,7 @@ ops.register(app)
 
 def main() -> None:
     try:
+        _configure_logging()
         app()
     except PublisherError as exc:
         fail(str(exc))
@@ -48,6 +49,21 @@ def main() -> None:
         if os.environ.get("PUBLISHER_DEBUG"):
             raise
         fail(f"unexpected {type(exc).__name__}: {exc} (set PUBLISHER_DEBUG=1 for the traceback)")
+
+
+def _configure_logging() -> None:
+    """Warnings and errors of the libraries and our services, in the deployment's format, redacted. (Workers
+    and the scheduler exec Celery, which sets its own level through workers/signals.py.)"""
+    import logging
+
+    from publisher.config import get_settings
+    from publisher.logs import configure_logging
+
+    try:
+        settings = get_settings()
+    except ValidationError:
+        return  # the command (or --help) runs on and reports the bad setting in its own words
+    configure_logging(settings, logging.WARNING)
 
 
 def settings_error(exc: ValidationError) -> str:

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from publisher.cli.output import console, errors, print_json
+from publisher.cli.output import console, errors, print_json, when
 from publisher.config import get_settings
 from publisher.db import mask_url, session_scope
 from publisher.services import feeds as feed_service
@@ -103,8 +103,9 @@ def scheduler() -> None:
     run_scheduler(get_settings())
 
 
-def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Queues, workers, feeds and sends in progress."""
+def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON (fields in the README).")] = False) -> None:
+    """Queues, workers, the scheduler, feeds, sends in progress and failures: read from the database and the
+    broker (no worker is asked)."""
     from publisher.services.status import collect_status
 
     with session_scope() as session:
@@ -112,16 +113,30 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     if as_json:
         print_json(report)
         return
-    if report["mode"] == "embedded":
-        console.print("mode: [bold]embedded[/] (tasks run in the CLI itself, or in the worker of `publisher serve`)")
-    else:
-        workers = ", ".join(report["workers"] or []) or "none answering"
-        queued = "unknown (Redis did not answer)" if report["queue"] is None else report["queue"]
-        console.print(f"mode: [bold]scaled[/]  queued tasks: {queued}  workers: {workers}")
+    _print_status(report)
+
+
+def _print_status(report: dict) -> None:
+    for warning in report["warnings"]:
+        console.print(f"[bold red]warning[/]: {escape(warning)}", highlight=False)
+    console.print(f"mode: [bold]{report['mode']}[/]" + (
+        " (tasks run in the CLI itself, or in the worker of `publisher serve`)" if report["mode"] == "embedded" else ""))
+    for q in report["queues"]:
+        held = "" if q["unacked"] is None else f" ({q['ready']} ready, {q['unacked']} taken by workers)"
+        console.print(f"queue {q['name']}: {q['depth']} waiting{held}", highlight=False)
+    for w in report["workers"]:
+        tasks = ", ".join(f"{t['task']}({t['args']})" for t in w["current_tasks"]) or "idle"
+        console.print(f"worker {w['id']} ×{w['concurrency']} beat {when(w['last_beat_at'])}: {tasks}",
+                      highlight=False)
+    if report["mode"] == "scaled" and not report["workers"]:
+        console.print("workers: none alive")
+    sched = report["scheduler"]
+    console.print(f"scheduler: {len(sched['live'])} alive, last tick {when(sched['last_tick_at'])}", highlight=False)
     f = report["feeds"]
     console.print(f"feeds: {f['total']} ({f['failing']} failing, {f['retired']} retired)")
     for feed in f["failing_feeds"]:
-        console.print(f"  [red]failing[/] {feed['url']}: {feed['last_error']} ({feed['consecutive_failures']}x)")
+        console.print(f"  [red]failing[/] {escape(feed['url'])}: {escape(feed['last_error'] or '')} "
+                      f"({feed['consecutive_failures']}x, next try {when(feed['next_poll_at'])})", highlight=False)
     table = Table("digest", "list", "status", "recipients", "sent", "failed", "pending", "retrying", "rate", "eta")
     for s in report["sends"]:
         eta = f"{s['eta_seconds']:.0f}s" if s["eta_seconds"] is not None else "-"
@@ -133,6 +148,9 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
             colour = "red" if s["status"] == "failed" else "yellow"
             console.print(f"  [{colour}]digest #{s['digest_id']} {s['status']}[/]: {escape(s['reason'])}",
                           highlight=False, soft_wrap=True)
+    failed = report["failures"]["deliveries"]
+    if any(failed.values()):
+        console.print("deliveries failed: " + ", ".join(f"{n} {k}" for k, n in failed.items()), highlight=False)
     b = report["bounces"]
     if b["unverified"]:
         console.print(f"bounce reports not believed (no signed VERP address or Message-ID): {b['unverified']}"

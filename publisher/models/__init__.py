@@ -14,6 +14,7 @@ from publisher.models.digest import Digest, DigestDraft, DigestPost, DigestStatu
 from publisher.models.feed import Feed, Post
 from publisher.models.mailing_list import Cadence, ListFeed, MailingList
 from publisher.models.subscriber import Subscriber, Subscription, SubscriptionStatus
+from publisher.models.ops import Heartbeat, OpsCounter, PeriodicRun
 from publisher.models.websub import HubSubscription
 from publisher.models.bounce import BounceEvent, UnverifiedReport
 from publisher.models.edition import EditionSlot
@@ -25,4 +26,5 @@ __all__ = [
     "Base", "Cadence", "Crosspost", "CrosspostEvent", "CrosspostStatus", "CrosspostTarget", "CrosspostTargetFeed", "HubSubscription", "Delivery", "DeliveryEvent", "DeliveryStatus", "Digest", "DigestDraft", "DigestPost", "DigestStatus", "Feed",
     "ListFeed", "MailingList", "Post", "Subscriber", "Subscription", "SubscriptionStatus",
     "BounceEvent", "EditionSlot", "RateEvent", "Suppression", "UnverifiedReport",
+    "Heartbeat", "OpsCounter", "PeriodicRun",
 ]

@@ -36,5 +36,9 @@ def current_revisions() -> set[str]:
         return set(MigrationContext.configure(connection).get_current_heads())
 
 
+def expected_heads() -> set[str]:
+    return set(ScriptDirectory.from_config(_alembic_config()).get_heads())
+
+
 def is_up_to_date() -> bool:
-    return current_revisions() == set(ScriptDirectory.from_config(_alembic_config()).get_heads())
+    return current_revisions() == expected_heads()

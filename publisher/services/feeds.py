@@ -27,7 +27,7 @@ from publisher.ingest.ssrf import AIOHTTP, Policy, check_url
 from publisher.models import Feed, Post
 from publisher.models.base import utcnow
 from publisher.services import crosspost
-from publisher.store import chunked
+from publisher.store import chunked, poll_counts
 
 # An item first seen after the baseline but published this long before it is an old post, not news.
 BACKDATED_GRACE = timedelta(days=7)
@@ -181,6 +181,7 @@ def _apply_arrivals(session: Session, settings: Settings, arrivals: list[tuple[F
     whole batch: the database is asked a handful of times per batch, not several times per feed."""
     known = _known_posts(session, [(feed, outcome.posts) for feed, outcome in arrivals if outcome.posts])
     results = [_apply(session, settings, feed, outcome, gatherer, known.get(feed.id)) for feed, outcome in arrivals]
+    poll_counts.count_polls(session, [outcome for _feed, outcome in arrivals])
     session.flush()  # new posts get their ids, and the next read of what we hold sees them
     crosspost.record_news(session, settings, results)
     return [_reported(result) for result in results]

@@ -38,7 +38,7 @@ def _child_env(settings: Settings) -> dict[str, str]:
 
 def run_server(settings: Settings, *, host: str, port: int, with_worker: bool) -> None:
     """The web app in this process; a worker with the scheduler beside it, stopped when we stop."""
-    from publisher.web.logs import uvicorn_log_config
+    from publisher.logs import uvicorn_log_config
 
     env = _child_env(settings)
     if "base_url" not in settings.model_fields_set:
@@ -63,7 +63,7 @@ def run_server(settings: Settings, *, host: str, port: int, with_worker: bool) -
     # proxy_headers off: whom to believe about the client's address is the app's decision
     # (PUBLISHER_TRUSTED_PROXIES), not uvicorn's default of trusting 127.0.0.1.
     config = uvicorn.Config("publisher.web.app:create_app", factory=True, host=host, port=port, log_level="info",
-                            log_config=uvicorn_log_config(), proxy_headers=False,
+                            log_config=uvicorn_log_config(settings), proxy_headers=False,
                             timeout_graceful_shutdown=WEB_GRACE_SECONDS)
     try:
         _Server(config, on_exit=worker.begin_stop if worker else None).run()

@@ -8,7 +8,8 @@ from fastapi.staticfiles import StaticFiles
 from publisher.config import get_settings
 from publisher.web import auth, errors
 from publisher.web.limits import BodyLimit, body_limits
-from publisher.web.routes import accounts, api, editor, health, login, preferences, public, sends, subscribe, websub
+from publisher.web.routes import (accounts, api, editor, health, login, ops, preferences, public, sends, subscribe,
+                                  websub)
 
 
 def create_app() -> FastAPI:
@@ -30,4 +31,5 @@ def create_app() -> FastAPI:
     app.include_router(login.router)
     app.include_router(accounts.router)
     app.include_router(editor.router)
+    app.include_router(ops.router)
     return app

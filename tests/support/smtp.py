@@ -93,6 +93,12 @@ class SMTPSink:
     def refuse_rcpt(self, address: str, reply: str) -> None:
         self._collector.rcpt_replies[address] = reply
 
+    def behave_normally(self, address: str) -> None:
+        """Forget every scripted misbehaviour for a recipient (the fault was fixed)."""
+        self._collector.rcpt_replies.pop(address, None)
+        self._collector.data_replies.pop(address, None)
+        self._collector.drop_after_data.discard(address)
+
     def refuse_data(self, address: str, reply: str) -> None:
         self._collector.data_replies[address] = reply
 

@@ -1,7 +1,7 @@
 """editors: accounts, sessions, API tokens, login throttle, audit log
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import publisher.models.base
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """digest drafts: the intro note and subject an editor writes for a list's next digest
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0012
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import publisher.models.base
 
 
 revision = '0014'
-down_revision = '0010'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
