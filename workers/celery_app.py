@@ -9,6 +9,7 @@ from celery import Celery, Task
 
 from publisher.config import get_settings
 from publisher.db import session_scope
+from workers import embedded_queue
 
 # Set by `publisher serve` for the processes it starts: they share a queue in a folder.
 EMBEDDED_QUEUE_ENV = "PUBLISHER_EMBEDDED_QUEUE"
@@ -39,8 +40,9 @@ def _configure(app: Celery) -> None:
     elif queue_dir := os.environ.get(EMBEDDED_QUEUE_ENV):
         os.makedirs(queue_dir, exist_ok=True)
         # kombu's SQLAlchemy transport on its own SQLite file: transactional, unlike its folder transport,
-        # whose reader can catch a message file half-written and crash the worker.
-        conf["broker_url"] = f"sqla+sqlite:///{os.path.join(queue_dir, 'queue.sqlite')}"
+        # whose reader can catch a message file half-written and crash the worker. Polled ten times a second
+        # (workers/embedded_queue.py: a new post crosses three queue hops on its way to the inbox).
+        conf["broker_url"] = embedded_queue.broker_url(os.path.join(queue_dir, "queue.sqlite"))
     else:
         conf["broker_url"] = "memory://"
         conf["task_always_eager"] = True

@@ -6,7 +6,7 @@ import logging
 
 from publisher.errors import MailerAuthError, MailerUnavailableError
 from publisher.models.base import utcnow
-from publisher.services import crosspost as crossposting, delivery, feeds, queues, schedule, sending
+from publisher.services import crosspost as crossposting, delivery, feeds, mails, queues, schedule, sending
 from workers.celery_app import app
 
 log = logging.getLogger("publisher.tasks")
@@ -43,6 +43,19 @@ def send_batch(self, digest_id: int, after_id: int, limit: int) -> dict:
     return {"sent": outcome.sent, "failed": outcome.failed, "deferred": outcome.deferred}
 
 
+@app.task(bind=True, max_retries=None)
+def send_mail(self, mail_id: int) -> str | None:
+    """Send one transactional mail (a confirmation, a test); the state it settled in (None: not ours now)."""
+    with self.session() as session:
+        attempt = mails.deliver_mail(session, self.settings, mail_id)
+    if attempt is None:
+        return None
+    if attempt.retry_at is not None and not self.app.conf.task_always_eager:
+        # The row says when; the sweeper would find it too, this only saves waiting for its round.
+        raise self.retry(countdown=max(0.0, (attempt.retry_at - utcnow()).total_seconds()))
+    return attempt.status.value
+
+
 @app.task(bind=True)
 def poll_feed(self, *feed_ids: int) -> dict:
     """Poll these feeds concurrently (one connection pool), storing each result as it arrives."""
@@ -58,7 +71,7 @@ def sweep(self) -> dict:
     Runs every half lease, so a dead worker's rows go out again within ~1.5 leases of its death."""
     with self.session() as session:
         swept = schedule.sweep(session, self.settings)
-    return self.mark_run({"resumed": swept.resumed, "crossposts": swept.crossposts})
+    return self.mark_run({"resumed": swept.resumed, "crossposts": swept.crossposts, "mails": swept.mails})
 
 
 @app.task(bind=True)
@@ -68,6 +81,17 @@ def tick(self) -> dict:
         done = schedule.tick(session, self.settings, utcnow())
     queues.prune_embedded_queue()
     return self.mark_run({"polled": done.polled, "composed": done.composed})
+
+
+@app.task(bind=True)
+def compose_news(self, *feed_ids: int) -> dict:
+    """The watcher stored news from these feeds: compose the immediate digests of the lists following them."""
+    with self.session() as session:
+        composed = [d.id for d in schedule.compose_immediate(session, self.settings, feed_ids, utcnow())]
+        for digest_id in composed:
+            # Its batches are queued from here: a send_digest in between would be one more queue hop of latency.
+            sending.start_send(session, self.settings, digest_id)
+    return {"composed": composed}
 
 
 @app.task(bind=True)

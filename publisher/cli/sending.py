@@ -61,12 +61,16 @@ def queue_runs_in_process() -> bool:
 @app.command("test")
 def test(
     list_name: Annotated[str, typer.Option("--list", help="List name.")],
-    to: Annotated[str, typer.Option("--to", help="The address to send the test to.")],
+    to: Annotated[str, typer.Option("--to", help="The address to send the test to (yours).")],
 ) -> None:
-    """Send the list's next digest, as it will go, to one address. Records nothing."""
+    """Send the list's next digest, as `digest preview` shows it, to one address, marked [Test]. It goes by the
+    same path as every mail (queued, signed, retried); nothing of the list changes."""
     with session_scope() as session:
         result = sending.test_send(session, get_settings(), list_name=list_name, to=to)
-    console.print(f"Sent {result.subject!r} to {result.to}: {result.reply}", markup=False, highlight=False)
+    with session_scope() as session:  # embedded CLI: the worker ran in this process at commit
+        state = sending.test_state(session, result.mail_id)
+    console.print(f"Test mail #{result.mail_id} {result.subject!r} to {result.to}: {state}", markup=False,
+                  highlight=False)
 
 
 def _follow(digest_id: int, runner: threading.Thread | None, *, show: bool, in_process: bool) -> controls.Progress:

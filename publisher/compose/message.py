@@ -73,13 +73,18 @@ def build_message(
     return prepare(rendered, sender=sender, list_id=list_id).build(recipient, date=date)
 
 
-def prepare(rendered: RenderedDigest, *, sender: str, list_id: str, signer=None) -> Prepared:
+def prepare(rendered: RenderedDigest, *, sender: str, list_id: str | None, signer=None, one_click: bool = True,
+            extra_headers: tuple[tuple[str, str], ...] = ()) -> Prepared:
     """Everything about the message that does not depend on the recipient, encoded once.
-    `signer` (a `dkim.DKIMSigner`) signs each built message."""
+    `signer` (a `dkim.DKIMSigner`) signs each built message. A transactional mail (a confirmation) is no
+    list mail: no `list_id` and `one_click=False` leave out List-Id and List-Unsubscribe(-Post);
+    `extra_headers` are fixed ones such as Auto-Submitted."""
     boundary = f"=_pub_{secrets.token_hex(12)}"  # "=_" never occurs in quoted-printable text
+    head = _from_header(sender)
     static = (
-        _from_header(sender)
-        + folded_header("List-Id", list_id_value(list_id))
+        head
+        + (folded_header("List-Id", list_id_value(list_id)) if list_id else b"")
+        + b"".join(folded_header(name, value) for name, value in extra_headers)
         + b"MIME-Version: 1.0\r\n"
         + f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode()
     )
@@ -92,6 +97,8 @@ def prepare(rendered: RenderedDigest, *, sender: str, list_id: str, signer=None)
         subject=None if _PLACEHOLDER_RE.search(subject) else encode_header("Subject", subject),
         subject_template=subject,
         static_headers=static,
+        personal_at=len(head),
+        one_click=one_click,
         text=_Body((part_head % "plain").encode(), _pieces(rendered.text), escape=False),
         html=_Body((part_head % "html").encode(), _pieces(rendered.html), escape=True),
         closing=f"--{boundary}--\r\n".encode(),
@@ -123,6 +130,8 @@ class Prepared:
     subject: bytes | None  # the encoded header, or None when it holds a placeholder
     subject_template: str
     static_headers: bytes
+    personal_at: int  # where the personal headers go: after From, before List-Id and MIME-Version
+    one_click: bool  # List-Unsubscribe with RFC 8058 one-click (list mail), or none (transactional mail)
     text: _Body
     html: _Body
     closing: bytes
@@ -130,8 +139,6 @@ class Prepared:
 
     def build(self, recipient: Recipient, *, date: datetime | None = None) -> bytes:
         plain = _values(recipient)
-        unsubscribe = header_url(recipient.unsubscribe_url, "unsubscribe URL", ("https", "http"))
-        mailto = header_url(recipient.unsubscribe_mailto, "unsubscribe mailto", ("mailto",))
         subject = self.subject or encode_header("Subject", _substitute(self.subject_template, plain))
         moment = (date or datetime.now(timezone.utc)).astimezone(timezone.utc)
         headers = (
@@ -139,18 +146,23 @@ class Prepared:
             + subject
             + f"Date: {format_datetime(moment)}\r\n".encode()
             + f"Message-ID: {message_id_value(recipient.message_id)}\r\n".encode()
-            + fold_verbatim("List-Unsubscribe", f"<{unsubscribe}>, <{mailto}>")
-            + b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+            + (_one_click_headers(recipient) if self.one_click else b"")
         )
         # text/plain first: multipart/alternative lists the parts from the plainest to the richest.
         message = b"".join((
-            self.static_headers[: self.static_headers.index(b"List-Id:")], headers,
-            self.static_headers[self.static_headers.index(b"List-Id:"):],
+            self.static_headers[: self.personal_at], headers, self.static_headers[self.personal_at:],
             self.text.encode({k: _qp(v) for k, v in plain.items()}),
             self.html.encode({k: _qp(html.escape(v, quote=True)) for k, v in plain.items()}),
             self.closing,
         ))
         return self.signer.sign(message) if self.signer else message
+
+
+def _one_click_headers(recipient: Recipient) -> bytes:
+    unsubscribe = header_url(recipient.unsubscribe_url, "unsubscribe URL", ("https", "http"))
+    mailto = header_url(recipient.unsubscribe_mailto, "unsubscribe mailto", ("mailto",))
+    return (fold_verbatim("List-Unsubscribe", f"<{unsubscribe}>, <{mailto}>")
+            + b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
 
 
 def _from_header(sender: str) -> bytes:

@@ -132,6 +132,17 @@ def intro_paragraphs(note: str) -> list[str]:
     return [" ".join(block.split()) for block in blocks if block.strip()]
 
 
+def render_mail(template: str, variables: dict[str, str | int], *, templates_dir: Path) -> RenderedDigest:
+    """Render a transactional mail (a confirmation, a notice) from `templates/email/<template>/` by the same
+    environment, CSS inlining and placeholders as a digest, so it is prepared, built and signed the same way.
+    The personal parts (`name`, ...) stay placeholders; string values are defused like post text."""
+    env = _environment(Path(templates_dir))
+    values = {key: _defuse(value) if isinstance(value, str) else value for key, value in variables.items()}
+    values |= {"name": NAME, "unsubscribe_url": UNSUBSCRIBE_URL, "preferences_url": PREFERENCES_URL}
+    subject, text, html = (_render_part(env, template, part, values) for part in _PARTS)
+    return RenderedDigest(subject=subject_line(subject), html=inline_css(html), text=_tidy_text(text))
+
+
 def subject_line(text: str) -> str:
     """One line, no control characters, at most SUBJECT_LIMIT characters; a placeholder is kept whole."""
     text = " ".join(_SUBJECT_CONTROLS.sub(" ", text).split())

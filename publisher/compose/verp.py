@@ -57,3 +57,29 @@ def _mac(secret_key: str, purpose: str, digest_id: int, subscriber_id: int, leng
     # The purpose is part of the signed text: a VERP signature is never a valid Message-ID one.
     message = f"{purpose}:{digest_id}:{subscriber_id}".encode()
     return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:length]
+
+
+# Transactional mail (a confirmation, a test send) has no digest: its row in the `mails` ledger names it.
+_MAIL_ADDRESS_RE = re.compile(rf"{_PREFIX}-m(\d{{1,18}})-([0-9a-f]{{8}})@[^@\s]+", re.IGNORECASE)
+
+
+def mail_verp_address(secret_key: str, *, mail_id: int, domain: str) -> str:
+    """The envelope sender of one transactional mail: `bounce-m<mail>-<hmac8>@<bounce domain>`."""
+    return f"{_PREFIX}-m{mail_id}-{_mail_mac(secret_key, 'mail-verp', mail_id, 8)}@{domain}"
+
+
+def parse_mail_verp(secret_key: str, address: str) -> int | None:
+    """The mail id of a transactional bounce address we made; None when not ours or the HMAC is wrong."""
+    match = _MAIL_ADDRESS_RE.fullmatch(address.strip().strip("<>"))
+    if not match or not hmac.compare_digest(match[2].lower(), _mail_mac(secret_key, "mail-verp", int(match[1]), 8)):
+        return None
+    return int(match[1])
+
+
+def mail_message_id(secret_key: str, *, mail_id: int, domain: str) -> str:
+    """The Message-ID of one transactional mail: stable across retries, and signed."""
+    return f"<mail-{mail_id}.{_mail_mac(secret_key, 'mail-msgid', mail_id, 16)}@{domain}>"
+
+
+def _mail_mac(secret_key: str, purpose: str, mail_id: int, length: int) -> str:
+    return hmac.new(secret_key.encode(), f"{purpose}:{mail_id}".encode(), hashlib.sha256).hexdigest()[:length]

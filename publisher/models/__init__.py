@@ -12,6 +12,7 @@ from publisher.models.delivery import Delivery, DeliveryEvent, DeliveryStatus
 from publisher.models.editor import ApiToken, AuditEntry, Editor, EditorSession, LoginThrottle
 from publisher.models.digest import Digest, DigestDraft, DigestPost, DigestStatus
 from publisher.models.feed import Feed, Post
+from publisher.models.mail import Mail
 from publisher.models.mailing_list import Cadence, ListFeed, MailingList
 from publisher.models.subscriber import Subscriber, Subscription, SubscriptionStatus
 from publisher.models.ops import Heartbeat, OpsCounter, PeriodicRun
@@ -23,8 +24,10 @@ from publisher.models.suppression import Suppression
 
 __all__ = [
     "ApiToken", "AuditEntry", "Editor", "EditorSession", "LoginThrottle",
-    "Base", "Cadence", "Crosspost", "CrosspostEvent", "CrosspostStatus", "CrosspostTarget", "CrosspostTargetFeed", "HubSubscription", "Delivery", "DeliveryEvent", "DeliveryStatus", "Digest", "DigestDraft", "DigestPost", "DigestStatus", "Feed",
-    "ListFeed", "MailingList", "Post", "Subscriber", "Subscription", "SubscriptionStatus",
+    "Base", "Cadence", "Crosspost", "CrosspostEvent", "CrosspostStatus", "CrosspostTarget", "CrosspostTargetFeed",
+    "HubSubscription", "Delivery", "DeliveryEvent", "DeliveryStatus", "Digest", "DigestDraft", "DigestPost",
+    "DigestStatus", "Feed", "ListFeed", "Mail", "MailingList", "Post", "Subscriber", "Subscription",
+    "SubscriptionStatus",
     "BounceEvent", "EditionSlot", "RateEvent", "Suppression", "UnverifiedReport",
     "Heartbeat", "OpsCounter", "PeriodicRun",
 ]

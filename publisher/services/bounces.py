@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from publisher.compose.verp import parse_message_id, parse_verp
+from publisher.compose.verp import parse_mail_verp, parse_message_id, parse_verp
 from publisher.config import Settings
 from publisher.deliver.bounces import COMPLAINT, HARD, SOFT, Failure, Report, parse_report
-from publisher.models import BounceEvent, Subscriber
+from publisher.models import BounceEvent, Mail, Subscriber
 from publisher.models.base import utcnow
 from publisher.services import suppression
 from publisher.store import bounces as store
@@ -54,6 +54,8 @@ def handle_inbound(session: Session, settings: Settings, *, rcpt_tos: list[str],
     if report.is_empty:
         return Intake()
     failure = report.worst()
+    if mail_ids := [i for rcpt in rcpt_tos if (i := parse_mail_verp(settings.resolved_secret_key(), rcpt))]:
+        return _mail_report(session, failure, mail_ids[0], rcpt_tos)
     ids, reason = _signed_identity(settings.resolved_secret_key(), rcpt_tos, report)
     found = store.delivery_of(session, digest_id=ids[0], subscriber_id=ids[1]) if ids else None
     if found is None:
@@ -63,6 +65,22 @@ def handle_inbound(session: Session, settings: Settings, *, rcpt_tos: list[str],
     handled = _act(session, subscriber, delivery.digest_id, failure)
     session.flush()
     return Intake(handled=[handled])
+
+
+def _mail_report(session: Session, failure: Failure, mail_id: int, rcpt_tos: list[str]) -> Intake:
+    """A report to the signed VERP address of a transactional mail (a confirmation, a test): the address it
+    went to refused it for good, or complained of it, so nothing more is mailed there. A soft bounce of a
+    one-off mail changes nothing."""
+    mail = session.get(Mail, mail_id)
+    if mail is None:
+        return _unverified(session, failure, "the mail it names is no longer in the ledger (wiped)", rcpt_tos)
+    mail.last_reply = f"{failure.kind} report: {failure.status or ''} {failure.diagnostic or ''}".strip()[:1000]
+    if failure.kind not in (HARD, COMPLAINT):
+        return Intake(handled=[Handled(mail.email, SOFT, False)])
+    reason = suppression.COMPLAINT if failure.kind == COMPLAINT else suppression.HARD_BOUNCE
+    suppression.suppress(session, mail.email, reason=reason, source=f"{failure.kind} report for mail {mail.id}")
+    session.flush()
+    return Intake(handled=[Handled(mail.email, failure.kind, True)])
 
 
 def _signed_identity(secret_key: str, rcpt_tos: list[str], report: Report

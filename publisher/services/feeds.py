@@ -26,7 +26,7 @@ from publisher.ingest.parse import ParsedFeed
 from publisher.ingest.ssrf import AIOHTTP, Policy, check_url
 from publisher.models import Feed, Post
 from publisher.models.base import utcnow
-from publisher.services import crosspost
+from publisher.services import crosspost, schedule
 from publisher.store import chunked, poll_counts
 
 # An item first seen after the baseline but published this long before it is an old post, not news.
@@ -172,6 +172,7 @@ def ingest_pushed(session: Session, settings: Settings, feed: Feed, data: bytes,
     _store_posts(session, feed, posts, result, utcnow())
     session.flush()
     crosspost.record_news(session, settings, [result])
+    schedule.compose_on_news(session, [result])
     return _reported(result)
 
 
@@ -184,6 +185,7 @@ def _apply_arrivals(session: Session, settings: Settings, arrivals: list[tuple[F
     poll_counts.count_polls(session, [outcome for _feed, outcome in arrivals])
     session.flush()  # new posts get their ids, and the next read of what we hold sees them
     crosspost.record_news(session, settings, results)
+    schedule.compose_on_news(session, results)
     return [_reported(result) for result in results]
 
 

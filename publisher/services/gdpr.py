@@ -10,6 +10,7 @@ from publisher.errors import NotFoundError
 from publisher.models import (
     BounceEvent,
     Delivery,
+    Mail,
     Subscriber,
     Subscription,
     Suppression,
@@ -48,8 +49,14 @@ def wipe(session: Session, email: str) -> dict[str, int]:
     Returns how many rows of each kind went."""
     subscriber = find_subscriber(session, email)
     address = subscriber.email if subscriber else canonical_email(email)
-    counts = {"subscribers": 0, "subscriptions": 0, "deliveries": 0, "bounces": 0, "rate_events": 0}
+    counts = {"subscribers": 0, "subscriptions": 0, "deliveries": 0, "bounces": 0, "rate_events": 0,
+              "mails": 0}
     suppression.suppress(session, address, reason=suppression.WIPED, source="gdpr wipe")
+    # Confirmations and test sends hold the address, the name and the text mailed to them.
+    mails_of = func.lower(Mail.email) == address.lower()
+    if subscriber is not None:
+        mails_of |= Mail.subscriber_id == subscriber.id
+    counts["mails"] = session.execute(delete(Mail).where(mails_of)).rowcount
     if subscriber is not None:
         ips = {ip for ip in session.scalars(select(Subscription.consent_ip).where(
             Subscription.subscriber_id == subscriber.id)) if ip}

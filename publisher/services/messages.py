@@ -1,16 +1,18 @@
 """From a ledger row to the bytes of its message: everything per digest is prepared once, per row only the
-personal parts (name, signed links, Message-ID, return path) are made."""
+personal parts (name, signed links, Message-ID, return path) are made. A transactional mail (a confirmation,
+a test send) goes through the same prepare -> build -> sign, from its own row in the `mails` ledger."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from email.utils import parseaddr
+from urllib.parse import quote
 
 from publisher.compose.message import Prepared, Recipient, prepare
 from publisher.compose.render import RenderedDigest
-from publisher.compose.verp import message_id, verp_address
+from publisher.compose.verp import mail_message_id, mail_verp_address, message_id, verp_address
 from publisher.config import Settings
-from publisher.models import Delivery, Digest, MailingList
+from publisher.models import Delivery, Digest, Mail, MailingList
 from publisher.tokens import UNSUBSCRIBE, SubscriptionRef, make_token
 
 
@@ -60,6 +62,40 @@ class DigestMailing:
             return self.sender_address
         return verp_address(self.secret_key, digest_id=row.digest_id, subscriber_id=row.subscriber_id,
                             domain=self.settings.bounce_domain)
+
+
+@dataclass(frozen=True)
+class MailMessage:
+    """One transactional mail, ready for the Mailer."""
+
+    message: bytes
+    message_id: str
+    return_path: str
+
+
+# Headers by kind. A confirmation is no list mail (nobody is subscribed yet): no List-Id, no List-Unsubscribe,
+# and Auto-Submitted (RFC 3834) so auto-responders stay quiet. A test send of a digest carries the list's
+# List-Id; its reader is not subscribed, so it offers no one-click unsubscribe either.
+CONFIRM, TEST = "confirm", "test"
+_AUTO = (("Auto-Submitted", "auto-generated"),)
+
+
+def mail_message(settings: Settings, row: Mail, mailing_list: MailingList | None) -> MailMessage:
+    """Prepare, build and sign one transactional mail (raises InvalidInputError/ValueError on bad data)."""
+    sender = (mailing_list.sender if mailing_list else None) or settings.sender
+    domain, secret_key = sender_domain(sender), settings.resolved_secret_key()
+    list_id = list_id_for(mailing_list, domain) if mailing_list and row.kind != CONFIRM else None
+    rendered = RenderedDigest(subject=row.subject, html=row.html, text=row.text)
+    prepared = prepare(rendered, sender=sender, list_id=list_id, signer=_signer(settings), one_click=False,
+                       extra_headers=_AUTO if row.kind == CONFIRM else ())
+    msgid = mail_message_id(secret_key, mail_id=row.id, domain=domain)
+    # A test has no subscription to manage: its footer links lead to the list's sign-up page.
+    page = f"{settings.base_url.rstrip('/')}/subscribe/{quote(mailing_list.name)}" if mailing_list else ""
+    recipient = Recipient(email=row.email, name=row.name, unsubscribe_url=page, unsubscribe_mailto="",
+                          preferences_url=page, message_id=msgid)
+    return_path = (mail_verp_address(secret_key, mail_id=row.id, domain=settings.bounce_domain)
+                   if settings.bounce_domain else parseaddr(sender)[1])
+    return MailMessage(prepared.build(recipient), msgid, return_path)
 
 
 def list_id_for(mailing_list: MailingList, domain: str) -> str:

@@ -3,7 +3,8 @@ dead workers left); which editions are due now; claim each slot once; compose th
 
 An edition is a list x effective cadence x effective time zone (a subscriber's own choice, else the list's
 default). Each has its own slot record, so 08:00 in Paris and 08:00 in New York each fire once, at their
-own local time, daylight-saving changes included."""
+own local time, daylight-saving changes included. An immediate edition has no slot: the watcher wakes it
+when it stores news (`compose_on_news`), so a new post does not wait for the next tick."""
 
 from __future__ import annotations
 
@@ -19,14 +20,16 @@ from publisher.config import Settings
 from publisher.models import (
     Digest,
     EditionSlot,
+    ListFeed,
     MailingList,
     Subscription,
     SubscriptionStatus,
 )
 from publisher.queue import enqueue
-from publisher.services import crosspost, delivery, feeds, ratelimit, websub
+from publisher.services import crosspost, delivery, feeds, mails, ratelimit, websub
 from publisher.services.digests import Edition, compose_edition
-from publisher.services.lists import all_lists
+
+IMMEDIATE = Edition(cadence="immediate", timezone=None, label="immediate")
 
 # A feed claimed for polling is not claimed again for this long (its poll may wait for a worker).
 POLL_LEASE = timedelta(minutes=5)
@@ -57,24 +60,29 @@ def tick(session: Session, settings: Settings, now: datetime) -> Tick:
 class Sweep:
     resumed: list[int]
     crossposts: list[int]
+    mails: list[int]
 
 
 def sweep(session: Session, settings: Settings) -> Sweep:
     """Hand back the rows of dead workers (their lease ended) and the retries now due; queue lost sends and
-    cross-posts again."""
+    cross-posts and transactional mails again."""
     resumed = delivery.sweep(session, settings)
     for digest_id in resumed:
         enqueue(session, "send_digest", digest_id)
     crossposts = crosspost.sweep(session, settings)
     for crosspost_id in crossposts:
         enqueue(session, "crosspost", crosspost_id)
-    return Sweep(resumed=resumed, crossposts=crossposts)
+    due_mails = mails.sweep(session, settings)
+    for mail_id in due_mails:
+        enqueue(session, "send_mail", mail_id)
+    return Sweep(resumed=resumed, crossposts=crossposts, mails=due_mails)
 
 
 def compose_due_digests(session: Session, settings: Settings, now: datetime) -> list[Digest]:
     """Digests composed for every edition whose slot has come (immediate: whenever there is news)."""
     composed = []
-    for mailing_list in all_lists(session):
+    # (Not services.lists.all_lists: lists imports the watcher, which calls compose_on_news here.)
+    for mailing_list in list(session.scalars(select(MailingList).order_by(MailingList.name))):
         if mailing_list.paused:
             continue
         for cadence, timezone in editions_of(session, mailing_list):
@@ -140,3 +148,28 @@ def _claim(session: Session, mailing_list: MailingList, cadence: str, timezone: 
         mailing_list.last_slot_at = slot  # kept for `lists list` and older readers
     session.commit()
     return slot if won == 1 else False
+
+
+def compose_on_news(session: Session, results) -> None:
+    """The watcher's hook, where it records news (polled or pushed): once its transaction commits, the
+    immediate editions of the lists following those feeds are composed (by a task), not at the next tick."""
+    feed_ids = {post.feed_id for result in results for post in result.new if not post.is_baseline}
+    if feed_ids:  # if the queue is unreachable, the next tick composes them
+        enqueue(session, "compose_news", *sorted(feed_ids))
+
+
+def compose_immediate(session: Session, settings: Settings, feed_ids, now: datetime) -> list[Digest]:
+    """Digests for the immediate subscribers of the lists that follow these feeds. The conditional
+    watermark UPDATE keeps this and a tick composing at the same moment from both sending a post."""
+    list_ids = select(ListFeed.list_id).where(ListFeed.feed_id.in_(list(feed_ids)))
+    composed = []
+    following = select(MailingList).where(MailingList.id.in_(list_ids), MailingList.paused.is_(False))
+    for mailing_list in list(session.scalars(following)):
+        if ("immediate", "UTC") not in editions_of(session, mailing_list):
+            continue
+        try:
+            composed += compose_edition(session, settings, mailing_list, edition=IMMEDIATE, now=now)
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+    return composed

@@ -9,17 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from publisher.config import Settings
-from publisher.deliver.mailer import Mailer, open_mailer
 from publisher.models import Digest, DigestStatus
 from publisher.queue import enqueue
-from publisher.services import controls
+from publisher.services import controls, mails
 from publisher.services import digests as digest_service
 from publisher.services.lists import get_list
-from publisher.services.previews import preview_for
-from publisher.services.subscribers import normalize_email
-
-TEST_PREFIX = "[Test] "
-
 
 def send_now(session: Session, settings: Settings, *, list_name: str) -> Digest | None:
     """Compose what is new since the list's last digest for every confirmed subscriber and queue its send.
@@ -34,23 +28,21 @@ def send_now(session: Session, settings: Settings, *, list_name: str) -> Digest 
 class TestSend:
     to: str
     subject: str
-    reply: str  # the mail server's answer
+    mail_id: int  # its row in the mails ledger: `test_state` tells how it went
 
 
-def test_send(session: Session, settings: Settings, *, list_name: str, to: str,
-              mailer: Mailer | None = None) -> TestSend:
-    """Send the list's next digest, exactly as it will go, to one address (subject marked as a test). Records
-    nothing: no ledger row, no watermark moves. Raises InvalidInputError for a malformed address and the
-    mailer's DeliveryError when the server refuses it."""
-    address = normalize_email(to)
-    preview = preview_for(session, settings, list_name=list_name, to=address, subject_prefix=TEST_PREFIX)
-    mailer = mailer or open_mailer(settings)
-    try:
-        reply = mailer.send(envelope_from=preview.envelope_from, recipient=address, message=preview.eml,
-                            message_id=preview.message_id)
-    finally:
-        mailer.close()
-    return TestSend(to=address, subject=preview.subject, reply=reply)
+def test_send(session: Session, settings: Settings, *, list_name: str, to: str) -> TestSend:
+    """Queue the list's next digest, exactly as it will go, to one address (subject marked as a test), by the
+    one path of transactional mail (signed, VERP, retried, a ledger row). Nothing of the list moves: no
+    digest, no watermark. InvalidInputError for a malformed address; a worker sends it once the caller commits
+    (the embedded CLI's worker runs at the commit, in process)."""
+    mail = mails.send_test(session, settings, get_list(session, list_name), to=to)
+    return TestSend(to=mail.email, subject=mail.subject, mail_id=mail.id)
+
+
+def test_state(session: Session, mail_id: int) -> str:
+    """'sent', 'pending', 'soft_failed (the server's reply)' ..."""
+    return mails.state(session, mail_id)
 
 
 def start_send(session: Session, settings: Settings, digest_id: int) -> int:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -12,8 +16,11 @@ from publisher.web.routes import (accounts, api, editor, health, login, ops, pre
                                   websub)
 
 
+log = logging.getLogger("publisher.web")
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(title="publisher", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app = FastAPI(title="publisher", docs_url="/api/docs", openapi_url="/api/openapi.json", lifespan=_lifespan)
     # Every body is capped before a route reads it (a few KB; a WebSub push, a feed's size).
     app.add_middleware(BodyLimit, limits=body_limits(get_settings()))
     auth.install(app)
@@ -33,3 +40,21 @@ def create_app() -> FastAPI:
     app.include_router(editor.router)
     app.include_router(ops.router)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+    yield
+
+
+def _warm_up() -> None:
+    """What the first WebSub push or sign-up would otherwise wait for: a parser process, and the Celery app
+    that queues the work (a few hundred ms to import). A push after a restart is then as quick as any."""
+    try:
+        import workers.tasks  # noqa: F401
+        from publisher.ingest.guard import warm_up
+
+        warm_up()
+    except Exception:  # noqa: BLE001 - only a head start: the first request does the same if this failed
+        log.exception("warm-up failed; the first request will start what it needs")

@@ -38,12 +38,14 @@ def _serving_app(publisher):
     log = open(publisher.workdir / "serve.log", "wb")  # noqa: SIM115 - the server writes to it until stopped
     server = subprocess.Popen(publisher.command("serve", "--port", str(port), "--no-worker"), cwd=publisher.workdir,
                               env=publisher.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    publisher.start_worker(concurrency=1)  # the web app queues its mails; a worker (no scheduler) sends them
     try:
         _wait_for(lambda: _serving(port), 30, "the web app to listen")
         yield f"http://127.0.0.1:{port}"
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        publisher.stop_workers()
 
 
 def _link(smtp, address: str, pattern: str) -> str:

@@ -257,14 +257,12 @@ def test_international_addresses_get_a_clear_answer_never_a_500(app, news, smtp,
 
 @pytest.mark.parametrize("api", [False, True], ids=["form", "api"])
 def test_every_error_path_leaves_no_rate_limit_event(app, news, smtp, api):
-    smtp.refuse_rcpt("nobody@example.com", "550 5.1.1 no such user")
-    smtp.refuse_rcpt("busy@example.com", "451 4.3.0 try later")
+    # (A mail server that refuses is no failure of the request any more: a worker sends the mail, see
+    # tests/e2e/test_transactional_mail.py.)
     failures = [
         ("not-an-address", "Ann", (400 if api else 422)),
         ("ann@example.com", "Ann\r\nBcc: x@y", (400 if api else 422)),
         ("jöhn@example.com", None, (400 if api else 422)),
-        ("nobody@example.com", "Nobody", 503),
-        ("busy@example.com", "Busy", 503),
     ]
     for address, name, expected in failures:
         assert _sign_up(app, address, name, api=api, ip="192.0.2.99").status_code == expected, address

@@ -9,12 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
 
-from publisher.errors import (
-    DeliveryError,
-    InvalidInputError,
-    NotFoundError,
-    RateLimitedError,
-)
+from publisher.errors import InvalidInputError, NotFoundError, RateLimitedError
 from publisher.services import signup
 from publisher.web.clientip import request_client
 from publisher.web.deps import SessionDep, SettingsDep
@@ -48,10 +43,6 @@ def subscribe_submit(request: Request, list_name: str, session: SessionDep, sett
         return page(request, "subscribe.html", {**context, "error": str(exc)}, status=422)
     except RateLimitedError as exc:
         return page(request, "error.html", {"title": "Please try later", "message": str(exc)}, status=429)
-    except DeliveryError:
-        return page(request, "error.html", {"title": "Mail could not be sent", "message":
-                    "We could not send the confirmation mail just now. Please try again in a few minutes."},
-                    status=503)
     return page(request, "check_inbox.html", {"list_name": list_name})
 
 
@@ -85,6 +76,4 @@ def api_subscribe(body: SignupRequest, request: Request, session: SessionDep, se
         return JSONResponse({"error": str(exc)}, status_code=400)
     except RateLimitedError as exc:
         return JSONResponse({"error": str(exc)}, status_code=429, headers={"Retry-After": "3600"})
-    except DeliveryError:
-        return JSONResponse({"error": "the confirmation mail could not be sent; try again later"}, status_code=503)
     return {"status": "pending", "message": "if the address can subscribe, a confirmation mail is on its way"}

@@ -50,7 +50,7 @@ class TestSendIn(BaseModel):
 class TestSendOut(BaseModel):
     to: str
     subject: str
-    reply: str
+    mail_id: int  # the test mail's row in the mails ledger (queued; sent by a worker, retried like any mail)
 
 
 class SendOut(BaseModel):

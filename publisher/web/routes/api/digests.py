@@ -78,10 +78,11 @@ def save_draft(list_id: PathId, body: Draft, session: SessionDep, editor: Curren
     return {"subject": (draft.subject or "") if draft else "", "intro_note": (draft.intro_note or "") if draft else ""}
 
 
-@router.post(NEXT + "/test", response_model=TestSendOut, responses=documented(404, 502))
+@router.post(NEXT + "/test", response_model=TestSendOut, responses=documented(404))
 def test_send(list_id: PathId, body: TestSendIn, session: SessionDep, settings: SettingsDep,
               editor: CurrentEditor) -> dict:
-    """Send the next digest, as it will go, to one address (subject marked [Test]). Records nothing."""
+    """Send the next digest, as it will go, to one address (subject marked [Test]), queued like every mail;
+    nothing of the list changes."""
     name = lists.get_list_by_id(session, list_id).name
     sent = sending.test_send(session, settings, list_name=name, to=body.to)
     audit.record(session, editor, "test_sent", name, {"to": sent.to})
