@@ -127,3 +127,26 @@ def _retry_or_give_up(settings: Settings, row: Mail, reply: str) -> tuple[Status
 def sweep(session: Session, settings: Settings, *, now: datetime | None = None) -> list[int]:
     """Mails to queue again: retries now due, a dead worker's, and new ones whose queue message was lost."""
     return store.due(session, now=now or utcnow(), quiet_for=timedelta(seconds=settings.stall_seconds))
+
+def send_test(session: Session, settings: Settings, mailing_list: MailingList, *, to: str) -> Mail:
+    """Queue the list's next digest, as `digest preview` shows it, to one address (the editor's), marked as
+    a test. Nothing of the list moves: no watermark, no digest, no ledger row of a subscriber."""
+    from publisher.services.digests import preview_digest
+    from publisher.services.messages import TEST
+    from publisher.services.subscribers import normalize_email
+
+    address = normalize_email(to)
+    rendered = preview_digest(session, settings, mailing_list).rendered
+    subject = f"[Test] {rendered.subject}"
+    return queue_rendered(session, kind=TEST, rendered=RenderedDigest(subject, rendered.html, rendered.text),
+                          email=address, mailing_list=mailing_list)
+
+
+def state(session: Session, mail_id: int) -> str:
+    """'sent', 'pending' ... with the server's last reply when it was not sent."""
+    row = session.get(Mail, mail_id)
+    if row is None:
+        raise NotFoundError(f"there is no mail #{mail_id}")
+    if row.status == Status.SENT or not row.last_reply:
+        return row.status
+    return f"{row.status} ({row.last_reply})"
