@@ -30,9 +30,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def sink(workdir: Path, *, faults: bool = False):
+def sink(workdir: Path, *, faults: bool = False, keep: Path | None = None):
     port, log = free_port(), workdir / f"sink-{uuid.uuid4().hex[:6]}.log"
-    args = [sys.executable, str(SINK), "--port", str(port), "--log", str(log)] + (["--faults"] if faults else [])
+    args = [sys.executable, str(SINK), "--port", str(port), "--log", str(log)] + (["--faults"] if faults else []) \
+        + (["--keep", str(keep)] if keep else [])
     process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     process.stdout.readline()  # "sink listening ..."
     try:
@@ -157,6 +158,12 @@ class Workers:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the live worker processes and their children have used so far: unlike a
+        rate, it hardly moves when other people load the machine."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        return sum(_cpu_ticks(pid) for process in self.processes for pid in _tree(process.pid)) / ticks
+
     def peak_rss_mb(self) -> float:
         """The largest peak resident set (VmHWM) among the live worker processes and their children."""
         peak = 0
@@ -175,6 +182,14 @@ def _tree(pid: int) -> list[int]:
     for child in children:
         pids.extend(_tree(int(child)))
     return pids
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
 
 
 def _vm_hwm_kb(pid: int) -> int:

@@ -4,7 +4,10 @@ It accepts mail (or refuses it by a fault plan) and writes one line per message 
 counts what a server really got per recipient instead of trusting the ledger to grade itself. aiosmtpd is
 correct but slower than the send rates we measure, so this speaks just enough SMTP, with PIPELINING.
 
-    python benchmarks/smtp_sink.py --port 2525 --log received.log [--faults]
+    python benchmarks/smtp_sink.py --port 2525 --log received.log [--faults] [--keep DIR]
+
+--keep DIR writes the first 20 messages received to DIR/<n>.eml (dot-stuffing undone), for a check of what
+really arrived (the DKIM signatures of the send benchmark).
 
 Fault plan (--faults), decided per recipient by a hash so every run and every retry agree:
   20% answer 421 or 451 to RCPT on their first 1-3 attempts, then accept;
@@ -36,10 +39,13 @@ def fault_of(recipient: str) -> tuple[str, int]:
     return "ok", 0
 
 
+KEEP = 20
+
+
 class Sink:
-    def __init__(self, log_path: Path, faults: bool):
+    def __init__(self, log_path: Path, faults: bool, keep: Path | None = None):
         self.log = open(log_path, "a", buffering=1)  # line-buffered: a reader sees whole lines
-        self.faults = faults
+        self.faults, self.keep, self.kept = faults, keep, 0
         self.attempts: Counter[str] = Counter()
 
     async def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -93,7 +99,11 @@ class Sink:
             return True
         writer.write(b"354 go ahead\r\n")
         await writer.drain()
-        await reader.readuntil(b"\r\n.\r\n")
+        data = await reader.readuntil(b"\r\n.\r\n")
+        if self.keep and self.kept < KEEP:
+            self.kept += 1
+            unstuffed = data[:-3].replace(b"\r\n..", b"\r\n.")
+            (self.keep / f"{self.kept}.eml").write_bytes(unstuffed[1:] if unstuffed.startswith(b"..") else unstuffed)
         for address in recipients:
             self.log.write(address + "\n")
         if self.faults and any(fault_of(a)[0] == "drop" for a in recipients):
@@ -124,13 +134,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--log", type=Path, required=True)
     parser.add_argument("--faults", action="store_true")
+    parser.add_argument("--keep", type=Path, help="write the first messages received to this folder")
     args = parser.parse_args()
     try:
         import uvloop  # noqa: F401 - faster if present, not required
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:
         pass
-    asyncio.run(serve(args.port, Sink(args.log, args.faults)))
+    asyncio.run(serve(args.port, Sink(args.log, args.faults, args.keep)))
 
 
 if __name__ == "__main__":

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./.publisher")
     templates_dir: Path | None = None
     postal_address: str = ""
+    # Gmail clips a message's HTML past ~102 KB and hides the rest, unsubscribe footer included: a digest
+    # whose HTML would pass this many KB shows its later posts as excerpts with "Read more". 0: no limit.
+    html_budget_kb: float = 90.0
     # VERP: each message's envelope sender is bounce-<digest>-<subscriber>-<hmac>@this domain.
     bounce_domain: str | None = None
     # DKIM signing, on when all three are set (`publisher dkim keygen` makes the key and the DNS record).
@@ -164,6 +167,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def html_budget_bytes(self) -> int | None:
+        return int(self.html_budget_kb * 1024) if self.html_budget_kb > 0 else None
 
     def resolved_templates_dir(self) -> Path:
         if self.templates_dir:

@@ -13,12 +13,16 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+import functools
+
 from itsdangerous import (
     BadSignature,
+    Serializer,
     SignatureExpired,
     URLSafeSerializer,
     URLSafeTimedSerializer,
 )
+from itsdangerous.encoding import base64_encode
 
 from publisher.errors import InvalidInputError
 
@@ -58,13 +62,27 @@ def holder_of(secret_key: str, email: str) -> str:
     return base64.urlsafe_b64encode(mac[:9]).decode()
 
 
+class _LinkSerializer(URLSafeSerializer):
+    """itsdangerous's URL-safe tokens without the zlib attempt. It keeps the compressed form only when shorter,
+    which a ~40-byte payload never is, so the tokens are the same; but each attempt sets up 256 KB of deflate
+    state, 0.16 ms per token, half an RSA signature, on every message of a send. Reading is unchanged."""
+
+    def dump_payload(self, obj) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))
+
+
+@functools.lru_cache(maxsize=16)
+def _serializer(secret_key: str, purpose: str) -> _LinkSerializer:
+    return _LinkSerializer(secret_key, salt=purpose)
+
+
 def make_token(secret_key: str, purpose: str, ref: SubscriptionRef, *, email: str) -> str:
-    return URLSafeSerializer(secret_key, salt=purpose).dumps(_payload(secret_key, ref, email))
+    return _serializer(secret_key, purpose).dumps(_payload(secret_key, ref, email))
 
 
 def read_token(secret_key: str, purpose: str, token: str) -> LinkRef:
     try:
-        payload = URLSafeSerializer(secret_key, salt=purpose).loads(token)
+        payload = _serializer(secret_key, purpose).loads(token)
     except BadSignature:
         raise InvalidInputError(_INVALID) from None
     return _ref(payload)

@@ -49,16 +49,20 @@ def lint(
     list_name: Annotated[str, typer.Option("--list", help="List name.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
 ) -> None:
-    """Report HTML/CSS of the list's next digest that Gmail, Outlook or Apple Mail do not (fully) support.
-    Exits 1 when something is unsupported."""
+    """Report HTML/CSS of the list's next digest that Gmail, Outlook or Apple Mail do not (fully) support, and
+    its HTML size against PUBLISHER_HTML_BUDGET_KB. Exits 1 when something is unsupported or over the budget."""
+    settings = get_settings()
     with session_scope() as session:
-        findings = previews.lint_preview(previews.preview_for(session, get_settings(), list_name=list_name))
+        result = previews.preview_for(session, settings, list_name=list_name)
+    findings = previews.lint_preview(result)
     counts = {level: sum(f.level == level for f in findings) for level in ("unsupported", "partial", "ignored")}
+    size = previews.html_size(result, settings)
     if as_json:
-        print_json({"list": list_name, **counts, "findings": [f.as_dict() for f in findings]})
+        print_json({"list": list_name, **counts, "size": size.as_dict(), "findings": [f.as_dict() for f in findings]})
     else:
         _print_findings(findings, counts)
-    if counts["unsupported"]:
+        console.print(size.describe(), style="bold red" if size.over_budget else None)
+    if counts["unsupported"] or size.over_budget:
         raise typer.Exit(1)
 
 

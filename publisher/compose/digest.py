@@ -15,18 +15,21 @@ from publisher.compose.render import PostContent
 from publisher.models import Post
 
 
-def group_by_watermark(posts: Sequence[Post], watermarks: Iterable[tuple[int, datetime | None]]
-                       ) -> list[tuple[list[Post], list[int]]]:
-    """[(posts, subscriber ids)], largest audience first: each subscriber's posts are those first seen after
-    their watermark. Subscribers with nothing new are left out."""
+def group_by_watermark(posts: Sequence[Post], watermarks: Iterable[tuple[datetime | None, int]]
+                       ) -> list[tuple[list[Post], list[datetime | None]]]:
+    """[(posts, the watermarks of the subscribers who get them)], largest audience first, from (watermark,
+    how many subscribers hold it): each subscriber's posts are those first seen after their watermark.
+    Watermarks with nothing new are left out."""
     times = [post.first_seen_at for post in posts]
-    groups: dict[int, list[int]] = {}
-    for subscriber_id, seen_until in watermarks:
+    groups: dict[int, list[datetime | None]] = {}
+    sizes: dict[int, int] = {}
+    for seen_until, count in watermarks:
         start = 0 if seen_until is None else bisect.bisect_right(times, seen_until)
         if start < len(posts):
-            groups.setdefault(start, []).append(subscriber_id)
-    ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
-    return [(reading_order(posts[start:]), members) for start, members in ordered]
+            groups.setdefault(start, []).append(seen_until)
+            sizes[start] = sizes.get(start, 0) + count
+    ordered = sorted(groups.items(), key=lambda item: (-sizes[item[0]], item[0]))
+    return [(reading_order(posts[start:]), marks) for start, marks in ordered]
 
 
 def reading_order(posts: Sequence[Post]) -> list[Post]:

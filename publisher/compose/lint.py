@@ -65,6 +65,32 @@ class Finding:
                 "url": f"https://www.caniemail.com/features/{self.feature}/"}
 
 
+@dataclass(frozen=True)
+class HtmlSize:
+    """The digest's HTML against PUBLISHER_HTML_BUDGET_KB (Gmail clips past ~102 KB)."""
+
+    size: int  # bytes of UTF-8 HTML, placeholders in (a reader's own links add a few hundred bytes)
+    budget: int | None  # bytes; None: no budget
+    posts: int
+    excerpts: int  # later posts shown as excerpts to stay under the budget
+
+    @property
+    def over_budget(self) -> bool:
+        return self.budget is not None and self.size > self.budget
+
+    def as_dict(self) -> dict:
+        return {"html_kb": round(self.size / 1024, 1), "budget_kb": self.budget and round(self.budget / 1024, 1),
+                "over_budget": self.over_budget, "posts": self.posts, "excerpts": self.excerpts}
+
+    def describe(self) -> str:
+        size = f"HTML {self.size / 1024:.1f} KB"
+        if self.budget is None:
+            return f"{size} (no budget: PUBLISHER_HTML_BUDGET_KB is 0)"
+        verdict = "OVER" if self.over_budget else "within"
+        cut = (f"; the last {self.excerpts} of {self.posts} posts are excerpts to fit" if self.excerpts else "")
+        return f"{size}, {verdict} the {self.budget / 1024:.0f} KB budget{cut}"
+
+
 @lru_cache(maxsize=1)
 def _data() -> dict:
     return json.loads(_DATA.read_text())

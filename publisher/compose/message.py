@@ -10,6 +10,7 @@ exactly `personalize(...)`.
 from __future__ import annotations
 
 import binascii
+import hashlib
 import html
 import re
 import secrets
@@ -93,17 +94,35 @@ def prepare(rendered: RenderedDigest, *, sender: str, list_id: str | None, signe
         "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
     )
     subject = " ".join(rendered.subject.split())
+    text = _Body((part_head % "plain").encode(), _pieces(rendered.text), escape=False)
+    html_body = _Body((part_head % "html").encode(), _pieces(rendered.html), escape=True)
+    closing = f"--{boundary}--\r\n".encode()
+    prefix = _static_prefix(text, html_body, closing)
     return Prepared(
         subject=None if _PLACEHOLDER_RE.search(subject) else encode_header("Subject", subject),
         subject_template=subject,
         static_headers=static,
         personal_at=len(head),
         one_click=one_click,
-        text=_Body((part_head % "plain").encode(), _pieces(rendered.text), escape=False),
-        html=_Body((part_head % "html").encode(), _pieces(rendered.html), escape=True),
-        closing=f"--{boundary}--\r\n".encode(),
+        text=text,
+        html=html_body,
+        closing=closing,
         signer=signer,
+        body_prefix=len(prefix),
+        prefix_hash=hashlib.sha256(prefix) if signer else None,
     )
+
+
+def _static_prefix(text: _Body, html_body: _Body, closing: bytes) -> bytes:
+    """The bytes every recipient's body starts with: up to the first personal value. SHA-256 reads its input
+    in order, so only a prefix can be hashed once; the part after a personal value depends on it."""
+    segments = (text.head, *text.pieces, b"\r\n", html_body.head, *html_body.pieces, b"\r\n", closing)
+    prefix = []
+    for segment in segments:
+        if segment.__class__ is str:
+            break
+        prefix.append(segment)
+    return b"".join(prefix)
 
 
 def check_encodable(rendered: RenderedDigest) -> None:
@@ -136,6 +155,8 @@ class Prepared:
     html: _Body
     closing: bytes
     signer: object | None = None
+    body_prefix: int = 0  # length of the body's static prefix (before any personal value)
+    prefix_hash: object | None = None  # SHA-256 state after that prefix, copied for each message
 
     def build(self, recipient: Recipient, *, date: datetime | None = None) -> bytes:
         plain = _values(recipient)
@@ -149,13 +170,21 @@ class Prepared:
             + (_one_click_headers(recipient) if self.one_click else b"")
         )
         # text/plain first: multipart/alternative lists the parts from the plainest to the richest.
-        message = b"".join((
-            self.static_headers[: self.personal_at], headers, self.static_headers[self.personal_at:],
+        body = b"".join((
             self.text.encode({k: _qp(v) for k, v in plain.items()}),
             self.html.encode({k: _qp(html.escape(v, quote=True)) for k, v in plain.items()}),
             self.closing,
         ))
-        return self.signer.sign(message) if self.signer else message
+        message = b"".join((self.static_headers[:self.personal_at], headers, self.static_headers[self.personal_at:],
+                            body))
+        return self.signer.sign(message, body_hash=self._body_hash(body)) if self.signer else message
+
+    def _body_hash(self, body: bytes) -> bytes:
+        """SHA-256 of the body's simple canonical form (RFC 6376 3.4.3), which is the body itself: it ends
+        with the closing boundary's one CRLF. The static prefix was hashed once, in `prepare`."""
+        hasher = self.prefix_hash.copy()
+        hasher.update(memoryview(body)[self.body_prefix:])
+        return hasher.digest()
 
 
 def _one_click_headers(recipient: Recipient) -> bytes:

@@ -75,6 +75,9 @@ class DigestContext:
     content_mode: str = "full"  # "full" post text, or an "excerpt" and the Read more link
     intro_note: str = ""  # the editor's note above the posts: plain text, blank lines between paragraphs
     subject: str = ""  # the editor's subject for this digest; "" renders the template's subject.txt
+    # Bytes of HTML the digest may take (PUBLISHER_HTML_BUDGET_KB); None: no limit. Gmail hides what lies past
+    # ~102 KB of HTML, the unsubscribe footer included, so past the budget the later posts become excerpts.
+    html_budget: int | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,11 @@ class RenderedDigest:
     subject: str  # may contain placeholders
     html: str  # CSS inlined, contains placeholders
     text: str  # plain text alternative, contains placeholders
+    excerpts: int = 0  # the last this many posts are excerpts because the full text would pass the budget
+
+    @property
+    def html_bytes(self) -> int:
+        return len(self.html.encode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -107,11 +115,9 @@ def render_digest(ctx: DigestContext, *, templates_dir: Path, template: str = "d
         raise InvalidInputError(f"content mode {ctx.content_mode!r} must be one of {', '.join(CONTENT_MODES)}")
     zone = _zone(ctx.timezone)
     env = _environment(Path(templates_dir))
-    posts = [_post_view(post, zone, excerpt=ctx.content_mode == "excerpt") for post in ctx.posts]
+    views = _Views(ctx.posts, zone)
     variables = {
         "list_name": _defuse(ctx.list_name),
-        "posts": posts,
-        "sections": _sections(posts),
         "base_url": ctx.base_url,
         "postal_address": _defuse(ctx.postal_address),
         "name": NAME,
@@ -119,10 +125,52 @@ def render_digest(ctx: DigestContext, *, templates_dir: Path, template: str = "d
         "preferences_url": PREFERENCES_URL,
         "intro_paragraphs": intro_paragraphs(_defuse(ctx.intro_note)),
     }
-    subject, text, html = (_render_part(env, template, part, variables) for part in _PARTS)
-    if ctx.subject.strip():
-        subject = _defuse(ctx.subject)
-    return RenderedDigest(subject=subject_line(subject), html=inline_css(html), text=_tidy_text(text))
+
+    def render(full: int) -> RenderedDigest:
+        posts = views.with_full_text(full)
+        subject, text, html = (_render_part(env, template, part, variables | {
+            "posts": posts, "sections": _sections(posts)}) for part in _PARTS)
+        if ctx.subject.strip():
+            subject = _defuse(ctx.subject)
+        return RenderedDigest(subject=subject_line(subject), html=inline_css(html), text=_tidy_text(text),
+                              excerpts=len(posts) - full)
+
+    full = len(ctx.posts) if ctx.content_mode == "full" else 0
+    return _within_budget(render, full, ctx.html_budget)
+
+
+def _within_budget(render, full: int, budget: int | None) -> RenderedDigest:
+    """The rendering with the most posts in full whose HTML fits the budget (posts are dropped to excerpts
+    from the end, every post stays listed); all excerpts when even that does not fit. The size grows with
+    the number of full posts, so a binary search needs about log2(posts) renderings, and only past the
+    budget: premailer costs ~0.1 s per rendering, paid once per digest."""
+    renders = {full: render(full)}
+    if budget is None or full == 0 or renders[full].html_bytes <= budget:
+        return renders[full]
+    fits, low, high = None, 0, full - 1
+    while low <= high:  # with nothing fitting, the search ends by rendering 0 full posts
+        middle = (low + high) // 2
+        renders[middle] = render(middle)
+        if renders[middle].html_bytes <= budget:
+            fits, low = middle, middle + 1
+        else:
+            high = middle - 1
+    return renders[0 if fits is None else fits]
+
+
+class _Views:
+    """Each post as the templates see it, in full and as an excerpt, made at most once."""
+
+    def __init__(self, posts: list[PostContent], zone: ZoneInfo):
+        self.posts, self.zone, self._made = posts, zone, {}
+
+    def with_full_text(self, full: int) -> list[_PostView]:
+        return [self._view(n, excerpt=n >= full) for n in range(len(self.posts))]
+
+    def _view(self, n: int, *, excerpt: bool) -> _PostView:
+        if (n, excerpt) not in self._made:
+            self._made[n, excerpt] = _post_view(self.posts[n], self.zone, excerpt=excerpt)
+        return self._made[n, excerpt]
 
 
 def intro_paragraphs(note: str) -> list[str]:

@@ -112,7 +112,7 @@ def progress(session: Session, digest_id: int) -> Progress:
 def finish_if_settled(session: Session, digest_id: int) -> bool:
     """Mark the send finished once no row is left to attempt; True when it is over."""
     digest = get_digest(session, digest_id)
-    if digest.status == DigestStatus.SENDING and ledger.unsettled_count(session, digest_id) == 0:
+    if digest.status == DigestStatus.SENDING and not ledger.has_unsettled(session, digest_id):
         digest.status, digest.finished_at = DigestStatus.SENT.value, utcnow()
         session.flush()
     return digest.status not in (DigestStatus.SENDING, DigestStatus.PAUSED)

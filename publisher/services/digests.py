@@ -7,6 +7,7 @@ just switched cadence) keeps their watermark and gets their posts at their own n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,7 +52,7 @@ class Preview:
 def preview_digest(session: Session, settings: Settings, mailing_list: MailingList) -> Preview:
     """What `digest send` would send now; with nobody subscribed yet, what a first subscriber would get."""
     groups = _groups(session, mailing_list, SEND_NOW, now=utcnow(),
-                     nobody=[(0, watermarks.list_watermark(session, mailing_list.id))])
+                     nobody=[(watermarks.list_watermark(session, mailing_list.id), 1)])
     posts = groups[0][0] if groups else posts_store.latest_posts_for_list(session, mailing_list)
     return Preview(_render(session, settings, mailing_list, posts, mailing_list.timezone), len(posts), not groups)
 
@@ -69,11 +70,10 @@ def compose_edition(session: Session, settings: Settings, mailing_list: MailingL
     A subscriber is counted in only if their watermark still lies before the posts (a conditional UPDATE):
     two composers racing on one list cannot both send them the same post."""
     composed = []
-    for posts, members in _groups(session, mailing_list, edition, now=now)[:max_digests]:
-        threshold = min(post.first_seen_at for post in posts)
-        won = watermarks.advance_watermarks(session, mailing_list.id, members, before=threshold, to=now)
-        if won:
-            composed.append(_create(session, settings, mailing_list, edition, posts, won, now))
+    for posts, marks in _groups(session, mailing_list, edition, now=now)[:max_digests]:
+        digest = _create(session, settings, mailing_list, edition, posts, marks, now)
+        if digest is not None:
+            composed.append(digest)
     if composed:
         drafts.discard_draft(session, mailing_list.id)  # the editor's note went out with these digests
     return composed
@@ -84,13 +84,15 @@ def _groups(session: Session, mailing_list: MailingList, edition: Edition, *, no
                                            timezone=edition.timezone) or list(nobody)
     if not marks:
         return []
-    known = [mark for _, mark in marks]
+    known = [mark for mark, _ in marks]
     after = None if any(mark is None for mark in known) else min(known)
     return group_by_watermark(posts_store.news_for_list(session, mailing_list, after=after, until=now), marks)
 
 
 def _create(session: Session, settings: Settings, mailing_list: MailingList, edition: Edition,
-            posts: list[Post], subscriber_ids: list[int], now: datetime) -> Digest:
+            posts: list[Post], marks: Sequence[datetime | None], now: datetime) -> Digest | None:
+    """The digest of these posts for the subscribers holding these watermarks, its audience frozen; None when
+    another composer took them all first."""
     rendered, failure = _render_or_failure(session, settings, mailing_list, posts,
                                            edition.timezone or mailing_list.timezone)
     digest = Digest(list_id=mailing_list.id, subject=rendered.subject, html=rendered.html, text=rendered.text,
@@ -98,20 +100,30 @@ def _create(session: Session, settings: Settings, mailing_list: MailingList, edi
                     cutoff_at=now, intro_note=_draft_values(session, mailing_list.id)[0] or None)
     session.add(digest)
     session.flush()
-    session.add_all(DigestPost(digest_id=digest.id, post_id=post.id, list_id=mailing_list.id, position=i)
-                    for i, post in enumerate(posts))
-    session.flush()
+    audience = watermarks.edition_clause(mailing_list, cadence=edition.cadence, timezone=edition.timezone) \
+        & watermarks.watermark_clause(marks)
+    before = min(post.first_seen_at for post in posts)
     if failure:
         # Failed visibly, never retried by itself, and out of the way: the watermarks have moved, so the
         # list's later posts go out in later digests. These posts reach these subscribers only if a person
         # sends them again; `publisher status` shows the digest, its reason and its audience until then.
-        digest.recipient_count, digest.status_reason = len(subscriber_ids), failure[:2000]
+        won = deliveries.advance_watermarks(session, list_id=mailing_list.id, audience=audience, before=before,
+                                            to=now)
+        digest.recipient_count, digest.status_reason = won, failure[:2000]
         digest.status, digest.finished_at = DigestStatus.FAILED.value, utcnow()
-        return digest
-    digest.recipient_count = deliveries.freeze_audience(session, digest_id=digest.id, list_id=mailing_list.id,
-                                                        subscriber_ids=subscriber_ids)
-    if digest.recipient_count == 0:
-        digest.status, digest.finished_at = DigestStatus.SENT.value, utcnow()
+    else:
+        frozen = deliveries.freeze_audience(session, digest_id=digest.id, list_id=mailing_list.id,
+                                            audience=audience, before=before, to=now)
+        won, digest.recipient_count = frozen.advanced, frozen.recipients
+        if digest.recipient_count == 0:
+            digest.status, digest.finished_at = DigestStatus.SENT.value, utcnow()
+    if not won:
+        session.delete(digest)  # another composer had them all: this digest was never anyone's
+        session.flush()
+        return None
+    session.add_all(DigestPost(digest_id=digest.id, post_id=post.id, list_id=mailing_list.id, position=i)
+                    for i, post in enumerate(posts))
+    session.flush()
     return digest
 
 
@@ -138,8 +150,9 @@ def _context(session: Session, settings: Settings, mailing_list: MailingList, po
     intro_note, subject = _draft_values(session, mailing_list.id)
     return DigestContext(
         list_name=mailing_list.name, posts=post_contents(posts, posts_store.feed_titles(session, posts)),
-        base_url=settings.base_url, timezone=timezone, postal_address=settings.postal_address, content_mode=mailing_list.content_mode,
-        intro_note=intro_note, subject=subject,
+        base_url=settings.base_url, timezone=timezone, postal_address=settings.postal_address,
+        content_mode=mailing_list.content_mode, intro_note=intro_note, subject=subject,
+        html_budget=settings.html_budget_bytes,
     )
 
 

@@ -29,6 +29,8 @@ class DigestPreview:
     only_old_posts: bool  # nothing is new: the preview shows the list's latest posts instead
     envelope_from: str
     message_id: str
+    html_bytes: int = 0  # the digest's HTML as stored (placeholders in), what the budget is measured on
+    excerpts: int = 0  # later posts made excerpts to stay under PUBLISHER_HTML_BUDGET_KB
 
 
 def preview_for(session: Session, settings: Settings, *, list_name: str, to: str | None = None,
@@ -52,7 +54,8 @@ def preview_for(session: Session, settings: Settings, *, list_name: str, to: str
     return DigestPreview(list_name=mailing_list.name, subject=personal.subject, html=personal.html,
                          text=personal.text, eml=eml, post_count=result.post_count,
                          only_old_posts=result.only_old_posts, envelope_from=parseaddr(sender)[1],
-                         message_id=recipient.message_id)
+                         message_id=recipient.message_id, html_bytes=rendered.html_bytes,
+                         excerpts=rendered.excerpts)
 
 
 def lint_preview(preview: DigestPreview) -> list:
@@ -60,6 +63,13 @@ def lint_preview(preview: DigestPreview) -> list:
     from publisher.compose.lint import lint_html
 
     return lint_html(preview.html)
+
+
+def html_size(preview: DigestPreview, settings: Settings):
+    """The digest's HTML size against PUBLISHER_HTML_BUDGET_KB (compose.lint.HtmlSize)."""
+    from publisher.compose.lint import HtmlSize
+
+    return HtmlSize(preview.html_bytes, settings.html_budget_bytes, preview.post_count, preview.excerpts)
 
 
 def _slug(name: str) -> str:

@@ -34,13 +34,27 @@ class Outcome:
 
 
 def batch_starts(session: Session, *, digest_id: int, batch_size: int) -> list[int]:
-    """The `after_id` of each batch of pending rows: batch k covers ids in (starts[k], starts[k+1]]."""
-    ids = session.scalars(
-        select(Delivery.id)
+    """The `after_id` of each batch of pending rows: batch k covers ids in (starts[k], starts[k+1]].
+    The database numbers the rows (one walk of the digest's index) and hands back only every batch_size-th
+    id: a million rows are 5,000 ids here, not a million."""
+    numbered = (
+        select(Delivery.id, func.row_number().over(order_by=Delivery.id).label("n"))
         .where(Delivery.digest_id == digest_id, Delivery.status == DeliveryStatus.PENDING)
-        .order_by(Delivery.id)
+        .subquery()
+    )
+    # Row n (1-based) ends batch n / batch_size; the last row ends none (nothing comes after it).
+    total = select(func.count()).where(Delivery.digest_id == digest_id, Delivery.status == DeliveryStatus.PENDING)
+    ends = session.scalars(
+        select(numbered.c.id)
+        .where(numbered.c.n % batch_size == 0, numbered.c.n < total.scalar_subquery())
+        .order_by(numbered.c.id)
     ).all()
-    return [(ids[i - 1] if i else 0) for i in range(0, len(ids), batch_size)]
+    return [0, *ends] if ends or _any_pending(session, digest_id) else []
+
+
+def _any_pending(session: Session, digest_id: int) -> bool:
+    return session.scalar(select(exists().where(Delivery.digest_id == digest_id,
+                                                Delivery.status == DeliveryStatus.PENDING)))
 
 
 def claim_pending(session: Session, *, digest_id: int, after_id: int, limit: int, now: datetime, token: str,
@@ -255,9 +269,17 @@ def sent_since(session: Session, digest_id: int, since: datetime) -> int:
         Delivery.digest_id == digest_id, Delivery.status == DeliveryStatus.SENT, Delivery.sent_at >= since))
 
 
+def has_unsettled(session: Session, digest_id: int) -> bool:
+    """Whether any row is left to attempt. Asked after every batch, so it stops at the first such row (a count
+    would walk every pending row of a million-recipient send, each time)."""
+    return session.scalar(select(exists().where(Delivery.digest_id == digest_id,
+                                                Delivery.status.in_(UNSETTLED))))
+
+
 def unsettled_count(session: Session, digest_id: int) -> int:
-    return session.scalar(
-        select(func.count()).where(Delivery.digest_id == digest_id, Delivery.status.in_(UNSETTLED)))
+    """How many rows are left to attempt, for a person's eyes (an admin's requeue); workers ask has_unsettled."""
+    return session.scalar(select(func.count()).select_from(Delivery).where(Delivery.digest_id == digest_id,
+                                                                          Delivery.status.in_(UNSETTLED)))
 
 
 def _record(session: Session, changes: Iterable[tuple[int, DeliveryStatus, str | None]], now: datetime) -> None:

@@ -1,44 +1,47 @@
-"""Named queries on subscription watermarks: who has seen the posts up to when."""
+"""Named queries on subscription watermarks: who has seen the posts up to when.
+
+A watermark is where the digest that last reached a subscriber stopped, so a list of a million people holds
+few distinct ones: the audience of an edition is read grouped by watermark, and chosen again by a condition
+(`edition_clause` & `watermark_clause`) when it is frozen, never as a list of ids."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from publisher.models import Digest, MailingList, Subscription, SubscriptionStatus
-from publisher.store import chunked
 
 
 def audience_watermarks(session: Session, mailing_list: MailingList, *, cadence: str | None,
-                        timezone: str | None) -> list[tuple[int, datetime | None]]:
-    """(subscriber id, seen_until) of the confirmed subscribers of this cadence and time zone (None: any)."""
-    query = select(Subscription.subscriber_id, Subscription.seen_until).where(
-        Subscription.list_id == mailing_list.id, Subscription.status == SubscriptionStatus.CONFIRMED)
+                        timezone: str | None) -> list[tuple[datetime | None, int]]:
+    """(seen_until, how many subscribers hold it) over the confirmed subscribers of this cadence and time
+    zone (None: any)."""
+    query = (select(Subscription.seen_until, func.count())
+             .where(Subscription.list_id == mailing_list.id, Subscription.status == SubscriptionStatus.CONFIRMED,
+                    edition_clause(mailing_list, cadence=cadence, timezone=timezone))
+             .group_by(Subscription.seen_until))
+    return [(row[0], row[1]) for row in session.execute(query)]
+
+
+def edition_clause(mailing_list: MailingList, *, cadence: str | None, timezone: str | None
+                   ) -> ColumnElement[bool]:
+    """The subscriptions whose effective cadence and time zone are these (None: any)."""
+    clause = true()
     if cadence is not None:
-        query = query.where(func.coalesce(Subscription.cadence, mailing_list.cadence) == cadence)
+        clause &= func.coalesce(Subscription.cadence, mailing_list.cadence) == cadence
     if timezone is not None:
-        query = query.where(func.coalesce(Subscription.timezone, mailing_list.timezone) == timezone)
-    return [(row.subscriber_id, row.seen_until) for row in session.execute(query.order_by(Subscription.id))]
+        clause &= func.coalesce(Subscription.timezone, mailing_list.timezone) == timezone
+    return clause
 
 
-def advance_watermarks(session: Session, list_id: int, members: Sequence[int], *, before: datetime,
-                       to: datetime) -> list[int]:
-    """Move the watermarks of these subscribers that still lie before `before` to `to` (a conditional
-    UPDATE: of two composers, one wins each subscriber). The subscribers won."""
-    won: list[int] = []
-    for part in chunked(members):
-        won += session.scalars(
-            update(Subscription)
-            .where(Subscription.list_id == list_id, Subscription.subscriber_id.in_(part),
-                   Subscription.status == SubscriptionStatus.CONFIRMED,
-                   or_(Subscription.seen_until.is_(None), Subscription.seen_until < before))
-            .values(seen_until=to)
-            .returning(Subscription.subscriber_id)
-        ).all()
-    return sorted(won)
+def watermark_clause(marks: Sequence[datetime | None]) -> ColumnElement[bool]:
+    """The subscriptions whose watermark is one of these."""
+    known = [mark for mark in marks if mark is not None]
+    clause = Subscription.seen_until.in_(known) if known else false()
+    return or_(clause, Subscription.seen_until.is_(None)) if None in marks else clause
 
 
 def list_watermark(session: Session, list_id: int) -> datetime | None:

@@ -40,7 +40,9 @@ def test_signed_message_verifies_against_the_published_key(tmp_path, rendered, k
     signature = parse(raw)["DKIM-Signature"]
     assert "d=news.example.com" in signature and "s=s2025" in signature
     signed = {h.strip().lower() for h in re.search(r"h=([^;]+)", signature.replace("\r\n", "")).group(1).split(":")}
-    for name in ("from", "subject", "date", "message-id", "list-unsubscribe", "list-unsubscribe-post"):
+    # RFC 8058 requires both List-Unsubscribe fields signed; the rest are what a forger would change.
+    for name in ("from", "to", "subject", "date", "message-id", "list-id", "list-unsubscribe",
+                 "list-unsubscribe-post"):
         assert name in signed
     assert signed <= {h.decode().lower() for h in SIGNED_HEADERS}
 
@@ -181,3 +183,14 @@ def test_any_message_we_build_verifies(tmp_path, key_pair, ed_pair, subject, nam
     except InvalidInputError:
         return  # a value no header can carry is refused before signing (tested with the headers)
     assert _verify_all(raw, key_pair, ed_pair) == [True, True]
+
+
+def test_the_static_start_of_the_body_is_hashed_once_and_every_recipient_still_verifies(tmp_path, rendered,
+                                                                                      key_pair, ed_pair):
+    prepared = prepare(rendered, sender=SENDER, list_id=LIST_ID, signer=_dual_signer(tmp_path, key_pair, ed_pair))
+    assert 0 < prepared.body_prefix  # the part headers and the text before the greeting's name
+    names = ["Zoë", "A much longer name than the others, with commas", None, "=?utf-8?q?x?=", ".dot"]
+    messages = [prepared.build(make_recipient(name=name)) for name in names]
+    assert len({m.split(b"bh=", 1)[1][:44] for m in messages}) == len(names)  # each body hashed as it is
+    for raw in messages:
+        assert _verify_all(raw, key_pair, ed_pair) == [True, True]

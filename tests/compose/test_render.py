@@ -217,3 +217,33 @@ def test_lint_reports_what_outlook_and_gmail_lack():
     assert ("css-display-flex", "Outlook (Windows)", "unsupported") in found
     assert ("html-body", "Outlook (macOS)", "unsupported") in found  # attributes on <body> are lost there
     assert ("css-at-media-prefers-color-scheme", "Gmail (Desktop Webmail)", "ignored") in found
+
+
+def _long_posts(count: int) -> list[PostContent]:
+    paragraph = "<p>" + "Stitch by stitch, the quilt grows a little every evening. " * 40 + "</p>"
+    return [PostContent(title=f"Long post {n}", link=f"https://blog.example.com/{n}", author=None, published=None,
+                       content_html=paragraph * 4 + f"<p>The end of post {n}.</p>", feed_title="Blog")
+            for n in range(count)]
+
+
+def test_over_the_html_budget_the_later_posts_become_excerpts_and_all_stay_listed():
+    posts = _long_posts(6)
+    full = render_digest(make_context(posts=posts), templates_dir=TEMPLATES)
+    budget = full.html_bytes * 2 // 3
+    fitted = render_digest(make_context(posts=posts, html_budget=budget), templates_dir=TEMPLATES)
+    assert full.excerpts == 0 and fitted.html_bytes <= budget < full.html_bytes
+    assert 0 < fitted.excerpts < 6
+    kept = 6 - fitted.excerpts
+    for n in range(6):
+        assert f"Long post {n}" in fitted.html and f"Long post {n}" in fitted.text
+        assert (f"The end of post {n}." in fitted.html) == (n < kept)  # the first ones in full, the rest cut
+    more = render_digest(make_context(posts=posts, html_budget=budget + 6000), templates_dir=TEMPLATES)
+    assert more.excerpts <= fitted.excerpts  # the most posts in full that fit
+
+
+def test_a_digest_under_its_budget_is_unchanged_and_one_that_cannot_fit_is_all_excerpts(rendered):
+    same = render_digest(make_context(html_budget=rendered.html_bytes), templates_dir=TEMPLATES)
+    assert same.html == rendered.html and same.excerpts == 0
+    tiny = render_digest(make_context(posts=_long_posts(3), html_budget=1000), templates_dir=TEMPLATES)
+    assert tiny.excerpts == 3 and tiny.html_bytes > 1000
+    assert all(f"Long post {n}" in tiny.html for n in range(3))

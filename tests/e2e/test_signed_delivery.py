@@ -43,12 +43,16 @@ def test_signed_digest_from_a_blogger_feed(embedded, blogger_feed, smtp, tmp_pat
     embedded.run("feeds", "add", blogger_feed, "--backfill", "3")
     embedded.run("lists", "create", "quilts", "--feed", blogger_feed)
     embedded.run("subscribers", "add", "reader@example.com", "--list", "quilts", "--confirmed")
+    embedded.run("subscribers", "add", "zoe@example.net", "--name", "Zoë Keller-Øster", "--list", "quilts",
+                 "--confirmed")
     sent = embedded.run("digest", "send", "--list", "quilts", "--wait")
-    assert "sent 1, failed 0" in sent.stdout
+    assert "sent 2, failed 0" in sent.stdout
 
-    [received] = smtp.messages
-    assert dkim.verify(received.data, dnsfunc=lambda name, timeout=5: record.encode()
-                       if name == b"mail._domainkey.example.org." else None)
+    assert len(smtp.messages) == 2
+    for each in smtp.messages:  # every message the server received, each with its own name and links
+        assert dkim.verify(each.data, dnsfunc=lambda name, timeout=5: record.encode()
+                           if name == b"mail._domainkey.example.org." else None)
+    [received] = [m for m in smtp.messages if m.rcpt_tos == ("reader@example.com",)]
     assert parse_verp(SECRET, received.mail_from) is not None  # the bounce will say which delivery failed
     message = received.message
     text, html = (part.get_content() for part in message.iter_parts())
