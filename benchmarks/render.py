@@ -55,11 +55,8 @@ def _best(fn, repeat: int, number: int) -> float:
 
 def main() -> None:
     ctx = _context()
-    html = render._render_part(render._environment(TEMPLATES), "digest", "body.html", {
-        "list_name": ctx.list_name, "posts": [render._post_view(p, render._zone(ctx.timezone)) for p in ctx.posts],
-        "sections": render._sections([render._post_view(p, render._zone(ctx.timezone)) for p in ctx.posts]),
-        "base_url": ctx.base_url, "postal_address": ctx.postal_address, "name": render.NAME,
-        "unsubscribe_url": render.UNSUBSCRIBE_URL, "preferences_url": render.PREFERENCES_URL})
+    html = render._render_part(render._environment(TEMPLATES), "digest", "body.html",
+                               render.template_variables(ctx))
     premailer = _best(lambda i: render.inline_css(html), repeat=3, number=5)
     rendered = render.render_digest(ctx, templates_dir=TEMPLATES)
     sender, list_id = "Weekly Yarn <news@news.example.com>", "weekly-yarn.news.example.com"

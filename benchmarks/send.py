@@ -68,7 +68,8 @@ def _one_message(digest_id: int) -> bytes:
     with session_scope() as session:
         digest = session.get(Digest, digest_id)
         row = session.scalar(select(Delivery).where(Delivery.digest_id == digest_id).limit(1))
-        mailing = DigestMailing.for_digest(get_settings(), digest, session.get(MailingList, digest.list_id))
+        mailing = DigestMailing.for_digest(session, get_settings(), digest,
+                                           session.get(MailingList, digest.list_id))
         return mailing.message_for(row)
 
 

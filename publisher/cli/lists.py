@@ -11,6 +11,7 @@ from publisher.config import get_settings
 from publisher.db import session_scope
 from publisher.models import Cadence
 from publisher.services import lists as list_service
+from publisher.services.identity import identity_of
 
 app = typer.Typer(help="Mailing lists: which feeds, how often, to whom.", no_args_is_help=True)
 
@@ -29,12 +30,24 @@ def create(
                        ] = "full",
     template: Annotated[str, typer.Option("--template", help="Email template folder under templates/email/.")
                         ] = "digest",
+    title: Annotated[str | None, typer.Option("--title", help="The blog's name as readers see it "
+                                              "(default: the feed's title).")] = None,
+    site_url: Annotated[str | None, typer.Option("--site-url", help="The blog's address (default: the feed's "
+                                                 "site link).")] = None,
+    description: Annotated[str | None, typer.Option("--description", help="One line about the blog, shown on "
+                                                    "its public pages.")] = None,
+    accent: Annotated[str | None, typer.Option("--accent", help="Accent colour, e.g. '#b5651d'.")] = None,
+    logo: Annotated[str | None, typer.Option("--logo", help="Logo image URL (https) for the mail header and "
+                                             "pages.")] = None,
+    private: Annotated[bool, typer.Option("--private", help="Leave the list off the public home page and "
+                                          "archive (its subscribe page still works).")] = False,
 ) -> None:
     """Create a list over one or more feeds (added first with `publisher feeds add`)."""
     with session_scope() as session:
         created = list_service.create_list(session, get_settings(), name=name, feed_urls=feed, cadence=cadence.value,
                                            send_at=at, timezone=tz, day=day, sender=sender, content_mode=content,
-                                           template=template)
+                                           template=template, title=title, site_url=site_url,
+                                           description=description, accent=accent, logo=logo, public=not private)
         for used in created.feeds:
             print_moved(used.asked, used.url, "using")  # lists name a feed by its final URL
             if used.baseline is not None:
@@ -44,6 +57,9 @@ def create(
         when = {"immediate": "as posts arrive", "weekly": f"weekly on {day.lower()} at {at} {tz}",
                 "monthly": f"monthly on the 1st at {at} {tz}"}.get(ml.cadence, f"{cadence.value} at {at} {tz}")
         console.print(f"Created list [bold]{name}[/]: {len(feed)} feed(s), {when}")
+        blog = identity_of(session, ml)
+        console.print(f"Readers see it as {blog.title!r}" + (f" from {blog.site_url}" if blog.site_url else "")
+                      + " (change with --title / --site-url)", markup=False, highlight=False)
 
 
 @app.command("list")

@@ -68,20 +68,22 @@ def build_message(
     sender: str,
     list_id: str,
     date: datetime | None = None,
+    sender_name: str | None = None,
 ) -> bytes:
     """The complete message for one recipient, as CRLF bytes ready for SMTP DATA (before DKIM signing).
     Sending many? Call `prepare` once and `Prepared.build` per recipient."""
-    return prepare(rendered, sender=sender, list_id=list_id).build(recipient, date=date)
+    return prepare(rendered, sender=sender, list_id=list_id, sender_name=sender_name).build(recipient, date=date)
 
 
 def prepare(rendered: RenderedDigest, *, sender: str, list_id: str | None, signer=None, one_click: bool = True,
-            extra_headers: tuple[tuple[str, str], ...] = ()) -> Prepared:
+            extra_headers: tuple[tuple[str, str], ...] = (), sender_name: str | None = None) -> Prepared:
     """Everything about the message that does not depend on the recipient, encoded once.
     `signer` (a `dkim.DKIMSigner`) signs each built message. A transactional mail (a confirmation) is no
     list mail: no `list_id` and `one_click=False` leave out List-Id and List-Unsubscribe(-Post);
-    `extra_headers` are fixed ones such as Auto-Submitted."""
+    `extra_headers` are fixed ones such as Auto-Submitted. `sender_name` (the blog's title) is the From
+    display name when the sender has none of its own."""
     boundary = f"=_pub_{secrets.token_hex(12)}"  # "=_" never occurs in quoted-printable text
-    head = _from_header(sender)
+    head = _from_header(sender, sender_name)
     static = (
         head
         + (folded_header("List-Id", list_id_value(list_id)) if list_id else b"")
@@ -194,10 +196,10 @@ def _one_click_headers(recipient: Recipient) -> bytes:
             + b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
 
 
-def _from_header(sender: str) -> bytes:
+def _from_header(sender: str, default_name: str | None = None) -> bytes:
     display_name, address = parseaddr(sender)
     try:
-        return address_header("From", address, _clean_name(display_name))
+        return address_header("From", address, _clean_name(display_name or default_name))
     except InvalidInputError:
         raise InvalidInputError(f"sender {sender!r} is not an address like 'News <news@example.com>'") from None
 

@@ -10,17 +10,19 @@ from __future__ import annotations
 import html
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 from premailer import Premailer
 
 from publisher.compose.headers import shorten
+from publisher.compose.identity import ACCENT_FORM, DEFAULT_ACCENT, BlogIdentity
+from publisher.compose.images import Image, fit_images, lead_image
 from publisher.compose.text import PlainText, html_to_text  # noqa: F401 - re-exported
 from publisher.errors import InvalidInputError
 
@@ -78,6 +80,8 @@ class DigestContext:
     # Bytes of HTML the digest may take (PUBLISHER_HTML_BUDGET_KB); None: no limit. Gmail hides what lies past
     # ~102 KB of HTML, the unsubscribe footer included, so past the budget the later posts become excerpts.
     html_budget: int | None = None
+    blog: BlogIdentity | None = None  # None: the list's name is all we know of the blog
+    archive_url: str | None = None  # this digest's public web page ("View in your browser")
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,8 @@ class _PostView:
     content_text: str
     links: list[tuple[int, str]]
     feed_title: str
-    image_url: str | None
+    image_url: str | None  # the lead image's address (what older templates show)
+    image: Image | None = None  # the lead image with the size to draw it at (compose.images)
 
 
 def render_digest(ctx: DigestContext, *, templates_dir: Path, template: str = "digest") -> RenderedDigest:
@@ -113,11 +118,36 @@ def render_digest(ctx: DigestContext, *, templates_dir: Path, template: str = "d
         raise InvalidInputError(f"digest for {ctx.list_name!r} has no posts; there is nothing to send")
     if ctx.content_mode not in CONTENT_MODES:
         raise InvalidInputError(f"content mode {ctx.content_mode!r} must be one of {', '.join(CONTENT_MODES)}")
-    zone = _zone(ctx.timezone)
     env = _environment(Path(templates_dir))
-    views = _Views(ctx.posts, zone)
-    variables = {
+    views = _Views(ctx.posts, _zone(ctx.timezone))
+
+    def render(full: int) -> RenderedDigest:
+        variables = template_variables(ctx, posts=views.with_full_text(full))
+        subject, text, html = (_render_part(env, template, part, variables) for part in _PARTS)
+        if ctx.subject.strip():
+            subject = _defuse(ctx.subject)
+        return RenderedDigest(subject=subject_line(subject), html=inline_css(html), text=_tidy_text(text),
+                              excerpts=len(ctx.posts) - full)
+
+    full = len(ctx.posts) if ctx.content_mode == "full" else 0
+    return _within_budget(render, full, ctx.html_budget)
+
+
+def template_variables(ctx: DigestContext, *, posts: list[_PostView] | None = None) -> dict:
+    """What the digest templates see: checked, defused values and placeholders for the personal parts.
+    `posts`: the posts as shown (default: each in the list's content mode)."""
+    if posts is None:
+        zone = _zone(ctx.timezone)
+        posts = [_post_view(post, zone, excerpt=ctx.content_mode == "excerpt") for post in ctx.posts]
+    blog = _defused_blog(ctx.blog or BlogIdentity(title=ctx.list_name))
+    return {
         "list_name": _defuse(ctx.list_name),
+        "blog": blog,
+        # The header links to the blog itself; without a site link, to the list's page here.
+        "home_url": blog.site_url or list_page_url(ctx.base_url, ctx.list_name),
+        "archive_url": _web_url(ctx.archive_url),
+        "posts": posts,
+        "sections": _sections(posts),
         "base_url": ctx.base_url,
         "postal_address": _defuse(ctx.postal_address),
         "name": NAME,
@@ -125,18 +155,6 @@ def render_digest(ctx: DigestContext, *, templates_dir: Path, template: str = "d
         "preferences_url": PREFERENCES_URL,
         "intro_paragraphs": intro_paragraphs(_defuse(ctx.intro_note)),
     }
-
-    def render(full: int) -> RenderedDigest:
-        posts = views.with_full_text(full)
-        subject, text, html = (_render_part(env, template, part, variables | {
-            "posts": posts, "sections": _sections(posts)}) for part in _PARTS)
-        if ctx.subject.strip():
-            subject = _defuse(ctx.subject)
-        return RenderedDigest(subject=subject_line(subject), html=inline_css(html), text=_tidy_text(text),
-                              excerpts=len(posts) - full)
-
-    full = len(ctx.posts) if ctx.content_mode == "full" else 0
-    return _within_budget(render, full, ctx.html_budget)
 
 
 def _within_budget(render, full: int, budget: int | None) -> RenderedDigest:
@@ -180,15 +198,30 @@ def intro_paragraphs(note: str) -> list[str]:
     return [" ".join(block.split()) for block in blocks if block.strip()]
 
 
-def render_mail(template: str, variables: dict[str, str | int], *, templates_dir: Path) -> RenderedDigest:
+def render_mail(template: str, variables: dict[str, str | int], *, templates_dir: Path,
+                blog: BlogIdentity | None = None, base_url: str = "") -> RenderedDigest:
     """Render a transactional mail (a confirmation, a notice) from `templates/email/<template>/` by the same
     environment, CSS inlining and placeholders as a digest, so it is prepared, built and signed the same way.
-    The personal parts (`name`, ...) stay placeholders; string values are defused like post text."""
+    The personal parts (`name`, ...) stay placeholders; string values are defused like post text. `blog`
+    (default: titled by `list_name`) makes the header, accent and footer the digests have."""
     env = _environment(Path(templates_dir))
     values = {key: _defuse(value) if isinstance(value, str) else value for key, value in variables.items()}
-    values |= {"name": NAME, "unsubscribe_url": UNSUBSCRIBE_URL, "preferences_url": PREFERENCES_URL}
+    shown = _defused_blog(blog or BlogIdentity(title=str(variables.get("list_name", ""))))
+    values |= {"blog": shown, "home_url": shown.site_url or base_url or None, "archive_url": None,
+               "name": NAME, "unsubscribe_url": UNSUBSCRIBE_URL, "preferences_url": PREFERENCES_URL}
     subject, text, html = (_render_part(env, template, part, values) for part in _PARTS)
     return RenderedDigest(subject=subject_line(subject), html=inline_css(html), text=_tidy_text(text))
+
+
+def list_page_url(base_url: str, list_name: str) -> str:
+    return f"{base_url.rstrip('/')}/lists/{quote(list_name, safe='')}"
+
+
+def _defused_blog(blog: BlogIdentity) -> BlogIdentity:
+    return replace(blog, title=_defuse(blog.title), description=_defuse(blog.description),
+                   site_url=_web_url(blog.site_url), logo_url=_web_url(blog.logo_url),
+                   # The colour goes into the <style> block: only a plain hex colour goes there.
+                   accent=blog.accent if ACCENT_FORM.fullmatch(blog.accent) else DEFAULT_ACCENT)
 
 
 def subject_line(text: str) -> str:
@@ -263,11 +296,16 @@ def _sections(posts: list[_PostView]) -> list[tuple[str | None, list[_PostView]]
 def _post_view(post: PostContent, zone: ZoneInfo, *, excerpt: bool = False) -> _PostView:
     content_html = _defuse(post.content_html)
     text = html_to_text(content_html)
+    lead = lead_image(content_html, _web_url(post.image_url), title=_defuse(post.title), text_only=excerpt)
+    if lead is not None and not _web_url(lead.url):
+        lead = None
     if excerpt:
         # An excerpt is plain words: cutting HTML mid-tree would leave broken markup, and a teaser needs none.
         short = _excerpt(text.body)
         content_html = f"<p>{html.escape(short, quote=False)}</p>" if short else ""
         text = PlainText(body=short, links=[])
+    else:
+        content_html = fit_images(content_html)
     return _PostView(
         title=_defuse(post.title),
         link=_web_url(post.link),
@@ -277,7 +315,8 @@ def _post_view(post: PostContent, zone: ZoneInfo, *, excerpt: bool = False) -> _
         content_text=text.body,
         links=list(enumerate(text.links, start=1)),
         feed_title=_defuse(post.feed_title),
-        image_url=_web_url(post.image_url),
+        image_url=lead.url if lead else None,
+        image=lead,
     )
 
 

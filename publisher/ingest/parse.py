@@ -22,8 +22,9 @@ from publisher.errors import FeedParseError
 
 BLOGGER_KIND_SCHEME = "http://schemas.google.com/g/2005#kind"
 BLOGGER_POST_KIND = "http://schemas.google.com/blogger/2008/kind#post"
-# Blogger serves thumbnails as 72px crops; /s1600/ asks its image server for the full-size picture.
-BLOGGER_THUMB_SIZE = re.compile(r"(/|=)s72-c(/|$)")
+# Blogger serves thumbnails as 72px square crops (".../s72-c/x.jpg", ".../s72-w640-h360-c/x.jpg", "...=s72-c");
+# /s1600/ asks its image server for the picture itself, up to 1600 px and never enlarged.
+BLOGGER_THUMB_SIZE = re.compile(r"(?<=[/=])s72(?:-[a-z]+\d*)*-c(?=/|$|\?)")
 
 
 @dataclass(frozen=True)
@@ -245,8 +246,13 @@ def _image_url(entry, base_url: str) -> str | None:
     for candidate in candidates:
         url = _http_url(protocol_relative_https(candidate), base_url)
         if url:
-            return BLOGGER_THUMB_SIZE.sub(r"\1s1600\2", url)
+            return blogger_full_size(url)
     return None
+
+
+def blogger_full_size(url: str) -> str:
+    """A Blogger thumbnail's address rewritten to the full picture (anything else unchanged)."""
+    return BLOGGER_THUMB_SIZE.sub("s1600", url, count=1)
 
 
 def protocol_relative_https(url: str | None) -> str | None:

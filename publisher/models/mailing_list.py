@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from publisher.models.base import Base, UTCDateTime, utcnow
@@ -31,6 +31,15 @@ class MailingList(Base):
     # "full": each post's whole text in the digest; "excerpt": its first words and a Read more link.
     content_mode: Mapped[str] = mapped_column(String(20), default="full", server_default="full")
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The blog's identity as readers see it (subject, From name, header, pages). None: follow the first
+    # feed's title and site link, so a blog renamed on Blogger is renamed here at the next poll.
+    title: Mapped[str | None] = mapped_column(String(500))
+    site_url: Mapped[str | None] = mapped_column(String(2048))
+    description: Mapped[str | None] = mapped_column(Text)
+    accent_color: Mapped[str | None] = mapped_column(String(7))  # "#rrggbb"
+    logo_url: Mapped[str | None] = mapped_column(String(2048))
+    # Shown on the home page with its archive; a private list keeps only its subscribe page.
+    public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # The latest send slot the scheduler has handled: a slot fires once, however many schedulers run.
     last_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -108,7 +108,7 @@ def _prepare(session: Session, settings: Settings, digest_id: int) -> DigestMail
     digest = controls.get_digest(session, digest_id)
     if not digest.html:
         raise InvalidInputError("it was never rendered (see the reason it failed when it was composed)")
-    return DigestMailing.for_digest(settings, digest, session.get(MailingList, digest.list_id))
+    return DigestMailing.for_digest(session, settings, digest, session.get(MailingList, digest.list_id))
 
 
 @dataclass(frozen=True)

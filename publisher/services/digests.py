@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from publisher.models import (
 )
 from publisher.models.base import utcnow
 from publisher.services import drafts
+from publisher.services.identity import identity_of
 from publisher.store import deliveries, watermarks
 from publisher.store import posts as posts_store
 
@@ -93,13 +95,16 @@ def _create(session: Session, settings: Settings, mailing_list: MailingList, edi
             posts: list[Post], marks: Sequence[datetime | None], now: datetime) -> Digest | None:
     """The digest of these posts for the subscribers holding these watermarks, its audience frozen; None when
     another composer took them all first."""
-    rendered, failure = _render_or_failure(session, settings, mailing_list, posts,
-                                           edition.timezone or mailing_list.timezone)
-    digest = Digest(list_id=mailing_list.id, subject=rendered.subject, html=rendered.html, text=rendered.text,
-                    post_count=len(posts), status=DigestStatus.SENDING.value, edition=edition.label[:120],
-                    cutoff_at=now, intro_note=_draft_values(session, mailing_list.id)[0] or None)
+    # The row comes first: its id makes the web archive's address, which the mail links to.
+    digest = Digest(list_id=mailing_list.id, subject="", html="", text="", post_count=len(posts),
+                    status=DigestStatus.SENDING.value, edition=edition.label[:120], cutoff_at=now,
+                    intro_note=_draft_values(session, mailing_list.id)[0] or None)
     session.add(digest)
     session.flush()
+    rendered, failure = _render_or_failure(session, settings, mailing_list, posts,
+                                           edition.timezone or mailing_list.timezone,
+                                           archive_url=digest_page_url(settings, mailing_list, digest.id))
+    digest.subject, digest.html, digest.text = rendered.subject, rendered.html, rendered.text
     audience = watermarks.edition_clause(mailing_list, cadence=edition.cadence, timezone=edition.timezone) \
         & watermarks.watermark_clause(marks)
     before = min(post.first_seen_at for post in posts)
@@ -127,9 +132,16 @@ def _create(session: Session, settings: Settings, mailing_list: MailingList, edi
     return digest
 
 
-def _render_or_failure(session: Session, settings: Settings, mailing_list: MailingList, posts, timezone: str
-                       ) -> tuple[RenderedDigest, str | None]:
-    context = _context(session, settings, mailing_list, posts, timezone)
+def digest_page_url(settings: Settings, mailing_list: MailingList, digest_id: int) -> str:
+    """The digest's page in the public web archive (a private list has none)."""
+    if not mailing_list.public:
+        return ""
+    return f"{settings.base_url.rstrip('/')}/archive/{quote(mailing_list.name, safe='')}/{digest_id}"
+
+
+def _render_or_failure(session: Session, settings: Settings, mailing_list: MailingList, posts, timezone: str,
+                       archive_url: str) -> tuple[RenderedDigest, str | None]:
+    context = _context(session, settings, mailing_list, posts, timezone, archive_url=archive_url)
     try:
         rendered = render_digest(context, templates_dir=settings.resolved_templates_dir(),
                                  template=mailing_list.template)
@@ -145,14 +157,15 @@ def _render(session: Session, settings: Settings, mailing_list: MailingList, pos
                          templates_dir=settings.resolved_templates_dir(), template=mailing_list.template)
 
 
-def _context(session: Session, settings: Settings, mailing_list: MailingList, posts, timezone: str
-             ) -> DigestContext:
+def _context(session: Session, settings: Settings, mailing_list: MailingList, posts, timezone: str,
+             archive_url: str = "") -> DigestContext:
     intro_note, subject = _draft_values(session, mailing_list.id)
     return DigestContext(
         list_name=mailing_list.name, posts=post_contents(posts, posts_store.feed_titles(session, posts)),
         base_url=settings.base_url, timezone=timezone, postal_address=settings.postal_address,
         content_mode=mailing_list.content_mode, intro_note=intro_note, subject=subject,
-        html_budget=settings.html_budget_bytes,
+        html_budget=settings.html_budget_bytes, blog=identity_of(session, mailing_list),
+        archive_url=archive_url or None,
     )
 
 

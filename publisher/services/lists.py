@@ -16,6 +16,7 @@ from publisher.models import Cadence, Feed, ListFeed, MailingList
 from publisher.models.base import utcnow
 from publisher.services import feeds as feed_service
 from publisher.services.feeds import get_feed
+from publisher.services.identity import clean_identity
 from publisher.services.subscribers import normalize_email
 from publisher.store import lists as store
 
@@ -40,20 +41,25 @@ class CreatedList:
 
 def create_list(session: Session, settings: Settings, *, name: str, feed_urls: list[str], cadence: str = "daily",
                 send_at: str = "08:00", timezone: str = "UTC", day: str = "monday", sender: str | None = None,
-                content_mode: str = "full", template: str = "digest") -> CreatedList:
+                content_mode: str = "full", template: str = "digest", title: str | None = None,
+                site_url: str | None = None, description: str | None = None, accent: str | None = None,
+                logo: str | None = None, public: bool = True) -> CreatedList:
     """A list over these feeds; a feed not added yet is added now (fetched once, its posts the baseline).
     InvalidInputError for any bad option (checked before any feed is fetched), AlreadyExistsError for a
-    taken name, FetchError / FeedParseError for a feed that cannot be added."""
+    taken name, FetchError / FeedParseError for a feed that cannot be added. The blog's identity (title,
+    site URL, description, accent, logo) left unset follows the first feed."""
     validate_options(settings, day=day, content_mode=content_mode, template=template)
     validate_new_list(session, name=name, feed_urls=feed_urls, cadence=cadence, send_at=send_at, timezone=timezone,
                       sender=sender)
+    identity = dict(title=title, site_url=site_url, description=description, accent=accent, logo=logo)
+    clean_identity(**identity)  # a typo in the accent is reported before any feed is fetched
     used = []
     for url in feed_urls:
         known, added = feed_service.find_or_add_feed(session, settings, url)
         used.append(FeedUsed(asked=url, url=known.url, baseline=None if added is None else len(added.new)))
     mailing_list = insert_list(session, name=name, feed_urls=list(dict.fromkeys(f.url for f in used)),
                                cadence=cadence, send_at=send_at, timezone=timezone, sender=sender,
-                               weekday=DAYS.index(day.lower()))
+                               weekday=DAYS.index(day.lower()), public=public, **identity)
     mailing_list.content_mode, mailing_list.template = content_mode, template
     return CreatedList(mailing_list, used)
 
@@ -70,12 +76,17 @@ def validate_options(settings: Settings, *, day: str, content_mode: str, templat
 
 def insert_list(session: Session, *, name: str, feed_urls: list[str], cadence: str = "daily",
                 send_at: str = "08:00", timezone: str = "UTC", sender: str | None = None,
-                weekday: int = 0) -> MailingList:
-    """The list row over feeds already added (by their stored URL)."""
+                weekday: int = 0, title: str | None = None, site_url: str | None = None,
+                description: str | None = None, accent: str | None = None, logo: str | None = None,
+                public: bool = True) -> MailingList:
+    """The list row over feeds already added (by their stored URL); its identity (title, site URL ...) left
+    unset follows its first feed (services.identity)."""
     validate_new_list(session, name=name, feed_urls=feed_urls, cadence=cadence, send_at=send_at, timezone=timezone,
                       sender=sender)
+    identity = clean_identity(title=title, site_url=site_url, description=description, accent=accent, logo=logo)
     mailing_list = MailingList(name=name, cadence=cadence, send_at=send_at, timezone=timezone, sender=sender,
-                               weekday=weekday,
+                               weekday=weekday, public=public,
+                               **{column: value or None for column, value in identity.items()},
                                # The first digest goes at the next slot, not at the one that just passed.
                                last_slot_at=latest_slot(utcnow(), cadence=cadence, send_at=send_at,
                                                         timezone=timezone, weekday=weekday))

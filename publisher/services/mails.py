@@ -53,8 +53,13 @@ class Attempt:
 def queue_mail(session: Session, settings: Settings, *, kind: str, template: str, variables: dict,
                email: str, name: str | None = None, mailing_list: MailingList | None = None,
                subscriber_id: int | None = None) -> Mail:
-    """Render `templates/email/<template>/` and record the mail; a worker sends it once the caller commits."""
-    rendered = render_mail(template, variables, templates_dir=settings.resolved_templates_dir())
+    """Render `templates/email/<template>/` and record the mail; a worker sends it once the caller commits.
+    A list's mail wears the blog's identity (title, accent, logo), as its digests do."""
+    from publisher.services.identity import identity_of
+
+    rendered = render_mail(template, variables, templates_dir=settings.resolved_templates_dir(),
+                           blog=identity_of(session, mailing_list) if mailing_list else None,
+                           base_url=settings.base_url)
     return queue_rendered(session, kind=kind, rendered=rendered, email=email, name=name,
                           mailing_list=mailing_list, subscriber_id=subscriber_id)
 
@@ -97,7 +102,7 @@ def _attempt(session: Session, settings: Settings, row: Mail, mailer: Mailer | N
         return Status.HARD_FAILED, f"gave up after {settings.max_attempts} attempts: {row.last_reply}", None
     try:
         recipient = mailbox(row.email).addr_spec
-        mail = mail_message(settings, row, session.get(MailingList, row.list_id) if row.list_id else None)
+        mail = mail_message(session, settings, row, session.get(MailingList, row.list_id) if row.list_id else None)
     except (PublisherError, ValueError, OSError) as exc:
         return Status.HARD_FAILED, f"not sent: {exc}", None  # a setting or the address: retrying cannot help
     own = mailer is None

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from urllib.parse import quote
 
+from sqlalchemy.orm import Session
+
 from publisher.compose.message import Prepared, Recipient, prepare
 from publisher.compose.render import RenderedDigest
 from publisher.compose.verp import mail_message_id, mail_verp_address, message_id, verp_address
 from publisher.config import Settings
 from publisher.models import Delivery, Digest, Mail, MailingList
+from publisher.services.identity import identity_of
 from publisher.tokens import UNSUBSCRIBE, SubscriptionRef, make_token
 
 
@@ -26,14 +29,15 @@ class DigestMailing:
     prepared: Prepared
 
     @classmethod
-    def for_digest(cls, settings: Settings, digest: Digest, mailing_list: MailingList) -> DigestMailing:
-        sender = mailing_list.sender or settings.sender
+    def for_digest(cls, session: Session, settings: Settings, digest: Digest, mailing_list: MailingList
+                   ) -> DigestMailing:
+        sender = from_value(settings, mailing_list)
         domain = sender_domain(sender)
         rendered = RenderedDigest(subject=digest.subject, html=digest.html, text=digest.text)
         return cls(settings=settings, secret_key=settings.resolved_secret_key(), list_id=mailing_list.id,
                    sender_address=parseaddr(sender)[1], domain=domain,
                    prepared=prepare(rendered, sender=sender, list_id=list_id_for(mailing_list, domain),
-                                    signer=_signer(settings)))
+                                    signer=_signer(settings), sender_name=identity_of(session, mailing_list).title))
 
     def message_for(self, row: Delivery) -> bytes:
         return self.prepared.build(self.recipient(row))
@@ -80,14 +84,17 @@ CONFIRM, TEST = "confirm", "test"
 _AUTO = (("Auto-Submitted", "auto-generated"),)
 
 
-def mail_message(settings: Settings, row: Mail, mailing_list: MailingList | None) -> MailMessage:
-    """Prepare, build and sign one transactional mail (raises InvalidInputError/ValueError on bad data)."""
-    sender = (mailing_list.sender if mailing_list else None) or settings.sender
+def mail_message(session: Session, settings: Settings, row: Mail, mailing_list: MailingList | None
+                 ) -> MailMessage:
+    """Prepare, build and sign one transactional mail (raises InvalidInputError/ValueError on bad data). A
+    list's mail comes from the blog, by its title, as its digests do."""
+    sender = from_value(settings, mailing_list) if mailing_list else settings.sender
+    sender_name = identity_of(session, mailing_list).title if mailing_list else None
     domain, secret_key = sender_domain(sender), settings.resolved_secret_key()
     list_id = list_id_for(mailing_list, domain) if mailing_list and row.kind != CONFIRM else None
     rendered = RenderedDigest(subject=row.subject, html=row.html, text=row.text)
     prepared = prepare(rendered, sender=sender, list_id=list_id, signer=_signer(settings), one_click=False,
-                       extra_headers=_AUTO if row.kind == CONFIRM else ())
+                       extra_headers=_AUTO if row.kind == CONFIRM else (), sender_name=sender_name)
     msgid = mail_message_id(secret_key, mail_id=row.id, domain=domain)
     # A test has no subscription to manage: its footer links lead to the list's sign-up page.
     page = f"{settings.base_url.rstrip('/')}/subscribe/{quote(mailing_list.name)}" if mailing_list else ""
@@ -96,6 +103,14 @@ def mail_message(settings: Settings, row: Mail, mailing_list: MailingList | None
     return_path = (mail_verp_address(secret_key, mail_id=row.id, domain=settings.bounce_domain)
                    if settings.bounce_domain else parseaddr(sender)[1])
     return MailMessage(prepared.build(recipient), msgid, return_path)
+
+
+def from_value(settings: Settings, mailing_list: MailingList) -> str:
+    """The list's own --from as given (its display name is the editor's choice); else the address of
+    PUBLISHER_FROM alone, so the blog's title becomes the display name (not "Publisher")."""
+    if mailing_list.sender:
+        return mailing_list.sender
+    return parseaddr(settings.sender)[1]
 
 
 def list_id_for(mailing_list: MailingList, domain: str) -> str:

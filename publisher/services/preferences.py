@@ -20,6 +20,7 @@ from publisher.models import (
     SubscriptionStatus,
 )
 from publisher.models.base import utcnow
+from publisher.services.identity import identity_of
 from publisher.services.schedule import ensure_edition
 from publisher.services.subscribers import clean_name, confirm, unsubscribe
 
@@ -33,6 +34,7 @@ class ListChoice:
     timezone: str  # "" = the list's default
     default_cadence: str
     default_timezone: str
+    title: str = ""  # the blog's name, as readers know it
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def list_choices(session: Session, subscriber_id: int) -> list[ListChoice]:
         choices.append(ListChoice(
             list_id=ml.id, name=ml.name, subscribed=bool(sub and sub.status == SubscriptionStatus.CONFIRMED),
             cadence=(sub.cadence or "") if sub else "", timezone=(sub.timezone or "") if sub else "",
-            default_cadence=ml.cadence, default_timezone=ml.timezone))
+            default_cadence=ml.cadence, default_timezone=ml.timezone, title=identity_of(session, ml).title))
     return choices
 
 

@@ -13,7 +13,8 @@ from publisher.compose.message import Recipient, personalize, prepare
 from publisher.config import Settings
 from publisher.services import digests as digest_service
 from publisher.services.lists import get_list
-from publisher.services.messages import _signer, list_id_for, sender_domain
+from publisher.services.identity import identity_of
+from publisher.services.messages import _signer, from_value, list_id_for, sender_domain
 
 SAMPLE_ADDRESS = "preview@example.com"
 
@@ -40,7 +41,7 @@ def preview_for(session: Session, settings: Settings, *, list_name: str, to: str
     mailing_list = get_list(session, list_name)
     result = digest_service.preview_digest(session, settings, mailing_list)
     rendered = replace(result.rendered, subject=subject_prefix + result.rendered.subject)
-    sender = mailing_list.sender or settings.sender
+    sender = from_value(settings, mailing_list)
     domain = sender_domain(sender)
     base = settings.base_url.rstrip("/")
     recipient = Recipient(email=to or SAMPLE_ADDRESS, name=None if to else "Preview",
@@ -50,7 +51,8 @@ def preview_for(session: Session, settings: Settings, *, list_name: str, to: str
                           message_id=f"<preview.{_slug(list_name)}@{domain}>")
     personal = personalize(rendered, recipient)
     signer = _signer(settings) if to else None
-    eml = prepare(rendered, sender=sender, list_id=list_id_for(mailing_list, domain), signer=signer).build(recipient)
+    eml = prepare(rendered, sender=sender, list_id=list_id_for(mailing_list, domain), signer=signer,
+                  sender_name=identity_of(session, mailing_list).title).build(recipient)
     return DigestPreview(list_name=mailing_list.name, subject=personal.subject, html=personal.html,
                          text=personal.text, eml=eml, post_count=result.post_count,
                          only_old_posts=result.only_old_posts, envelope_from=parseaddr(sender)[1],

@@ -17,6 +17,7 @@ from publisher.errors import NotFoundError, RateLimitedError
 from publisher.models import MailingList, Subscription, SubscriptionStatus
 from publisher.models.base import utcnow
 from publisher.services import links, mails, ratelimit
+from publisher.services.identity import identity_of
 from publisher.services.messages import CONFIRM as CONFIRM_MAIL
 from publisher.services.subscribers import (
     SuppressedAddressError,
@@ -103,7 +104,7 @@ def _queue_confirmation(session, settings: Settings, mailing_list: MailingList, 
     counted.append(ratelimit.record(session, ratelimit.CONFIRM_MAIL, key, now=now).id)
     ref = SubscriptionRef(subscriber_id=subscription.subscriber_id, list_id=mailing_list.id)
     token = make_expiring_token(settings.resolved_secret_key(), CONFIRM, ref, email=address, name=name)
-    variables = {"list_name": mailing_list.name, "base_url": settings.base_url,
+    variables = {"list_name": identity_of(session, mailing_list).title, "base_url": settings.base_url,
                  "confirm_url": f"{settings.base_url.rstrip('/')}/confirm/{token}",
                  "hours": int(settings.confirm_token_hours), "postal_address": settings.postal_address}
     mails.queue_mail(session, settings, kind=CONFIRM_MAIL, template="confirm", variables=variables, email=address,

@@ -1,4 +1,5 @@
-"""The web app: public pages for subscribers, the editor (behind accounts), the API and a health check."""
+"""The web app: the public home and archive, pages for subscribers, the editor (behind accounts), the APIs,
+and the ops pages and probes."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from fastapi.staticfiles import StaticFiles
 
 from publisher.config import get_settings
 from publisher.web import auth, errors
+from publisher.web.error_pages import install_error_pages
 from publisher.web.limits import BodyLimit, body_limits
-from publisher.web.routes import (accounts, api, editor, health, login, ops, preferences, public, sends, subscribe,
-                                  websub)
+from publisher.web.routes import (accounts, api, editor, health, home, login, ops, preferences, public, sends,
+                                  subscribe, websub)
 
 
 log = logging.getLogger("publisher.web")
@@ -39,6 +41,8 @@ def create_app() -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(editor.router)
     app.include_router(ops.router)
+    app.include_router(home.router)
+    install_error_pages(app)
     return app
 
 

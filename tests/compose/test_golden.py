@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from publisher.compose.identity import BlogIdentity
 from publisher.compose.message import build_message
 from publisher.compose.render import DigestContext, PostContent, render_digest
 from publisher.ingest.parse import parse_feed
@@ -68,7 +69,9 @@ def test_golden(case):
     posts = [post for group in CASES[case]() for post in group]
     ctx = DigestContext(list_name="Weekly Yarn", posts=posts, base_url="https://news.example.com",
                         timezone="Europe/Paris", postal_address="1 Rue de Rivoli, 75001 Paris",
-                        content_mode="excerpt" if case == "excerpt" else "full")
+                        content_mode="excerpt" if case == "excerpt" else "full",
+                        blog=BlogIdentity(title=posts[0].feed_title, site_url="https://blog.example.com/"),
+                        archive_url="https://news.example.com/archive/weekly-yarn/7")
     raw = build_message(render_digest(ctx, templates_dir=TEMPLATES), make_recipient(), sender=SENDER,
                         list_id=LIST_ID, date=DATE)
     actual = _mask(raw)

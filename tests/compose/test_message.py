@@ -5,7 +5,8 @@ from email import policy
 
 import pytest
 
-from publisher.compose.message import Recipient, build_message, personalize
+from publisher.compose.identity import one_line
+from publisher.compose.message import NAME_LIMIT, Recipient, build_message, personalize
 from publisher.compose.render import NAME, PREFERENCES_URL, UNSUBSCRIBE_URL
 from publisher.errors import InvalidInputError
 from tests.support.mail import display_name
@@ -96,7 +97,7 @@ def test_headers_have_exact_values(rendered):
     assert msg["To"] == '"Zoë <b>&" <zoe@example.org>'
     assert msg["To"].addresses[0].display_name == "Zoë <b>&"
     assert msg["To"].addresses[0].addr_spec == "zoe@example.org"
-    assert msg["Subject"] == "Weekly Food: Crème brûlée, Straße и 日本 and 2 more"
+    assert msg["Subject"] == "Weekly Food: 3 new posts — Crème brûlée, Straße и 日本"
     assert msg["Date"] == "Wed, 05 Mar 2025 08:00:00 +0000"
     assert msg["Message-ID"] == "<digest-7.sub-42.e3b0c442@news.example.com>"
     assert msg["MIME-Version"] == "1.0"
@@ -196,3 +197,17 @@ def test_malformed_list_id_is_refused(rendered):
 def test_html_part_keeps_inlined_styles_after_encoding(rendered):
     html_part = list(parse(build(rendered)).iter_parts())[1].get_content()
     assert re.search(r'class="card"[^>]*style="[^"]+"', html_part)
+
+
+@pytest.mark.parametrize("blog_title", ["Quiltville's Quips & Snips!!", "Évasion, \"quoted\" <angle>",
+                                        "Evil\r\nBcc: victim@example.net", "Blog " * 60, "😀" * 50])
+def test_the_blog_title_is_the_from_name_unless_the_sender_has_one(rendered, blog_title):
+    raw = build_message(rendered, make_recipient(), sender="news@example.com", list_id=LIST_ID,
+                        sender_name=blog_title)
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    from_field = re.search(rb"^From:.*?\r\n(?! )", head, re.MULTILINE | re.DOTALL).group()
+    assert all(len(line) <= 78 for line in from_field.split(b"\r\n")) and b"\r\nBcc:" not in head
+    assert parse(raw)["From"].addresses[0].addr_spec == "news@example.com"
+    assert display_name(raw, "From") == one_line(blog_title, NAME_LIMIT)  # one line, at most 64 characters
+    own = parse(build_message(rendered, make_recipient(), sender=SENDER, list_id=LIST_ID, sender_name=blog_title))
+    assert own["From"].addresses[0].display_name == "Weekly Food"  # the list's own --from name wins

@@ -1,5 +1,6 @@
 import html
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import lxml.html
@@ -12,6 +13,7 @@ from publisher.compose.render import (
     PostContent,
     render_digest,
 )
+from publisher.compose.identity import BlogIdentity
 from publisher.errors import InvalidInputError
 from tests.compose.sample import POSTS, TEMPLATES, make_context
 
@@ -104,17 +106,23 @@ def test_text_part_has_no_html_debris(rendered):
     assert all(len(line) <= 998 for line in rendered.text.splitlines())
 
 
-def test_subject_names_the_list_and_the_first_post(rendered):
-    assert rendered.subject == "Weekly Food: Crème brûlée, Straße и 日本 and 2 more"
+def test_subject_is_the_post_title_or_the_blog_the_count_and_the_first_post(rendered):
+    assert rendered.subject == "Weekly Food: 3 new posts — Crème brûlée, Straße и 日本"
     single = render_digest(make_context(posts=POSTS[1:2]), templates_dir=TEMPLATES)
-    assert single.subject == "Weekly Food: Second post"
+    assert single.subject == "Second post"
+    blog = BlogIdentity(title="Quiltville's Quips & Snips!!", site_url="https://quiltville.blogspot.com/")
+    several = render_digest(make_context(posts=POSTS, blog=blog), templates_dir=TEMPLATES)
+    assert several.subject == "Quiltville's Quips & Snips!!: 3 new posts — Crème brûlée, Straße и 日本"
+    untitled = replace(POSTS[1], title="")
+    assert render_digest(make_context(posts=[untitled], blog=blog), templates_dir=TEMPLATES
+                         ).subject == "Quiltville's Quips & Snips!!"
 
 
 def test_titles_are_escaped_in_html_but_not_in_subject_or_text():
     post = PostContent("Tom & <Jerry>", "https://e.example/1", None, None, "<p>x</p>", "Feed")
     out = render_digest(make_context(posts=[post]), templates_dir=TEMPLATES)
     assert "Tom &amp; &lt;Jerry&gt;" in out.html and "<Jerry>" not in out.html
-    assert out.subject == "Weekly Food: Tom & <Jerry>"
+    assert out.subject == "Tom & <Jerry>"
     assert "Tom & <Jerry>" in out.text
 
 

@@ -62,7 +62,7 @@ def test_sign_up_confirm_prefer_receive_and_unsubscribe(embedded, feed_server, b
         done = httpx.post(f"{base}/subscribe/news", data={"email": "reader@example.com", "name": "Reader"})
         assert "Check your inbox" in done.text
         confirm = _link(smtp, "reader@example.com", r"http://127\.0\.0\.1:\d+/confirm/\S+")
-        assert "Yes, send me news" in httpx.get(confirm).text
+        assert f"Yes, send me {blog.title}" in httpx.get(confirm).text  # the blog, not the list's name
         confirmed = httpx.post(confirm)
         assert "You are subscribed" in confirmed.text
         preferences = base + re.search(r'href="(/preferences/[^"]+)"', confirmed.text).group(1)

@@ -70,7 +70,7 @@ def test_any_title_is_composed_and_sent_with_a_subject_within_limits(session, se
     assert sorted(r for m in smtp.messages for r in m.rcpt_tos) == READERS
     for received in smtp.messages:
         subject = _subject(received)
-        assert subject.startswith("news: ") and len(subject) <= SUBJECT_LIMIT
+        assert subject.startswith("news blog: 2 new posts — ") and len(subject) <= SUBJECT_LIMIT
         assert "\n" not in subject and "\x00" not in subject and "\x1b" not in subject
         assert email.message_from_bytes(received.data, policy=policy.default)["Bcc"] is None
         raw = header_value(received.data, "Subject")

@@ -30,7 +30,7 @@ def test_form_sign_up_is_pending_until_the_mailed_link_is_confirmed(client, news
     assert done.status_code == 200 and "Check your inbox" in done.text
     assert _status("reader@example.com") == "pending"
     mail = smtp.to("reader@example.com")[0].message
-    assert mail["Subject"] == "Confirm your subscription to news"
+    assert mail["Subject"] == "Confirm your subscription to news blog"  # the blog's name, not the list's
     link = _confirm_link(smtp, "reader@example.com")
 
     page = client.get(link)  # a mail scanner opening the link confirms nothing

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from publisher.errors import InvalidInputError, NotFoundError
-from publisher.models import Cadence, Subscriber
+from publisher.models import Cadence, MailingList, Subscriber
 from publisher.services import links, preferences
 from publisher.tokens import PREFERENCES, UNSUBSCRIBE, ExpiredTokenError, LinkRef, read_token
 from publisher.web.deps import SessionDep, SettingsDep
-from publisher.web.routes.public import link_error, page
+from publisher.web.routes.public import blog_context, link_error, page
 
 router = APIRouter()
 
@@ -26,13 +26,18 @@ def read_preferences_token(secret_key: str, token: str) -> LinkRef:
         return read_token(secret_key, UNSUBSCRIBE, token)
 
 
-def _holder(session, settings, token: str) -> Subscriber:
+def _holder(session, settings, token: str) -> tuple[Subscriber, dict]:
+    """The link's holder, and the blog of the list the link came from (the page's header)."""
     key = settings.resolved_secret_key()
-    return links.holder(session, key, read_preferences_token(key, token))
+    ref = read_preferences_token(key, token)
+    subscriber = links.holder(session, key, ref)
+    mailing_list = session.get(MailingList, ref.list_id)
+    return subscriber, blog_context(session, mailing_list) if mailing_list else {}
 
 
-def _context(session, subscriber: Subscriber, token: str, **extra) -> dict:
-    return {"token": token, "email": subscriber.email, "name": subscriber.name or "",
+def _context(session, holder: tuple[Subscriber, dict], token: str, **extra) -> dict:
+    subscriber, blog = holder
+    return {**blog, "token": token, "email": subscriber.email, "name": subscriber.name or "",
             "choices": preferences.list_choices(session, subscriber.id),
             "cadences": [c.value for c in Cadence], "timezones": preferences.timezone_names(), **extra}
 
@@ -40,18 +45,19 @@ def _context(session, subscriber: Subscriber, token: str, **extra) -> dict:
 @router.get("/preferences/{token}", response_class=HTMLResponse)
 def preferences_page(request: Request, token: str, session: SessionDep, settings: SettingsDep):
     try:
-        subscriber = _holder(session, settings, token)
+        holder = _holder(session, settings, token)
     except (InvalidInputError, NotFoundError) as exc:
         return link_error(request, exc)
-    return page(request, "preferences.html", _context(session, subscriber, token))
+    return page(request, "preferences.html", _context(session, holder, token))
 
 
 @router.post("/preferences/{token}", response_class=HTMLResponse)
 async def preferences_save(request: Request, token: str, session: SessionDep, settings: SettingsDep):
     try:
-        subscriber = _holder(session, settings, token)
+        holder = _holder(session, settings, token)
     except (InvalidInputError, NotFoundError) as exc:
         return link_error(request, exc)
+    subscriber = holder[0]
     form = await request.form()
     choices = {}
     for choice in preferences.list_choices(session, subscriber.id):
@@ -63,5 +69,5 @@ async def preferences_save(request: Request, token: str, session: SessionDep, se
         preferences.update_preferences(session, subscriber.id, name=str(form.get("name", "")), choices=choices)
     except InvalidInputError as exc:
         session.rollback()
-        return page(request, "preferences.html", _context(session, subscriber, token, error=str(exc)), status=422)
-    return page(request, "preferences.html", _context(session, subscriber, token, saved=True))
+        return page(request, "preferences.html", _context(session, holder, token, error=str(exc)), status=422)
+    return page(request, "preferences.html", _context(session, holder, token, saved=True))

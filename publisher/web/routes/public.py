@@ -5,12 +5,15 @@ page; a dead link shows nothing of whoever holds the id now."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from publisher.errors import InvalidInputError, NotFoundError
 from publisher.models import MailingList, Subscription
 from publisher.services import links, signup
+from publisher.services.identity import identity_of
 from publisher.services.subscribers import unsubscribe
 from publisher.tokens import (
     CONFIRM,
@@ -35,7 +38,7 @@ def unsubscribe_page(request: Request, token: str, session: SessionDep, settings
         subscription = links.subscription(session, key, read_token(key, UNSUBSCRIBE, token))
     except (InvalidInputError, NotFoundError) as exc:
         return link_error(request, exc)
-    return page(request, "unsubscribe.html", {"list_name": _list_name(session, subscription), "token": token,
+    return page(request, "unsubscribe.html", {**_blog_of(session, subscription), "token": token,
                                               "preferences_token": preferences_token(key, subscription)})
 
 
@@ -50,7 +53,7 @@ async def unsubscribe_now(request: Request, token: str, session: SessionDep, set
         unsubscribe(session, subscriber_id=subscription.subscriber_id, list_id=subscription.list_id, source=source)
     except (InvalidInputError, NotFoundError) as exc:
         return link_error(request, exc)
-    return page(request, "unsubscribed.html", {"list_name": _list_name(session, subscription)})
+    return page(request, "unsubscribed.html", _blog_of(session, subscription))
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse)
@@ -62,7 +65,7 @@ def confirm_page(request: Request, token: str, session: SessionDep, settings: Se
         subscription = links.subscription(session, key, ref)
     except (InvalidInputError, NotFoundError) as exc:
         return link_error(request, exc)
-    return page(request, "confirm.html", {"list_name": _list_name(session, subscription), "token": token})
+    return page(request, "confirm.html", {**_blog_of(session, subscription), "token": token})
 
 
 @router.post("/confirm/{token}", response_class=HTMLResponse)
@@ -72,7 +75,7 @@ def confirm_now(request: Request, token: str, session: SessionDep, settings: Set
     except (InvalidInputError, NotFoundError) as exc:
         return link_error(request, exc)
     return page(request, "confirmed.html", {
-        "list_name": _list_name(session, subscription),
+        **_blog_of(session, subscription),
         "preferences_token": preferences_token(settings.resolved_secret_key(), subscription)})
 
 
@@ -81,9 +84,19 @@ def preferences_token(secret_key: str, subscription: Subscription) -> str:
     return make_token(secret_key, PREFERENCES, ref, email=subscription.subscriber.email)
 
 
-def _list_name(session, subscription: Subscription) -> str:
+def _blog_of(session, subscription: Subscription) -> dict:
     mailing_list = session.get(MailingList, subscription.list_id)
-    return mailing_list.name if mailing_list else "this list"
+    if mailing_list is None:
+        return {"list_name": "this list", "list_title": "this list"}
+    return blog_context(session, mailing_list)
+
+
+def blog_context(session, mailing_list: MailingList) -> dict:
+    """What every page about a list shows: the blog's name, link, colour and logo (templates/web/base.html)."""
+    blog = identity_of(session, mailing_list)
+    return {"blog": blog, "list_name": mailing_list.name, "list_title": blog.title,
+            "blog_page_url": f"/lists/{quote(mailing_list.name, safe='')}" if mailing_list.public
+            else f"/subscribe/{quote(mailing_list.name, safe='')}"}
 
 
 def link_error(request: Request, exc: Exception) -> HTMLResponse:

@@ -13,7 +13,7 @@ from publisher.errors import InvalidInputError, NotFoundError, RateLimitedError
 from publisher.services import signup
 from publisher.web.clientip import request_client
 from publisher.web.deps import SessionDep, SettingsDep
-from publisher.web.routes.public import page
+from publisher.web.routes.public import blog_context, page
 from publisher.web.snippet import HONEYPOT, subscribe_snippet
 
 router = APIRouter()
@@ -25,16 +25,17 @@ def subscribe_form(request: Request, list_name: str, session: SessionDep):
         mailing_list = signup.get_list_by_name(session, list_name)
     except NotFoundError as exc:
         return page(request, "error.html", {"title": "No such list", "message": str(exc)}, status=404)
-    return page(request, "subscribe.html", {"list_name": mailing_list.name, "honeypot": HONEYPOT})
+    return page(request, "subscribe.html", {**blog_context(session, mailing_list), "honeypot": HONEYPOT})
 
 
 @router.post("/subscribe/{list_name}", response_class=HTMLResponse)
 def subscribe_submit(request: Request, list_name: str, session: SessionDep, settings: SettingsDep,
                      email: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
                      website: Annotated[str, Form()] = ""):
-    context = {"list_name": list_name, "honeypot": HONEYPOT, "email": email, "name": name}
+    context = {"list_name": list_name, "list_title": list_name, "honeypot": HONEYPOT, "email": email, "name": name}
     try:
         mailing_list = signup.get_list_by_name(session, list_name)
+        context |= blog_context(session, mailing_list)
         signup.request_signup(session, settings, mailing_list, email=email, name=name,
                               ip=request_client(request, settings), honeypot=website, source="form")
     except NotFoundError as exc:
@@ -43,7 +44,7 @@ def subscribe_submit(request: Request, list_name: str, session: SessionDep, sett
         return page(request, "subscribe.html", {**context, "error": str(exc)}, status=422)
     except RateLimitedError as exc:
         return page(request, "error.html", {"title": "Please try later", "message": str(exc)}, status=429)
-    return page(request, "check_inbox.html", {"list_name": list_name})
+    return page(request, "check_inbox.html", context)
 
 
 @router.get("/subscribe/{list_name}/embed", response_class=HTMLResponse)
@@ -53,7 +54,7 @@ def embed_page(request: Request, list_name: str, session: SessionDep, settings: 
     except NotFoundError as exc:
         return page(request, "error.html", {"title": "No such list", "message": str(exc)}, status=404)
     snippet = subscribe_snippet(settings.base_url, mailing_list.name)
-    return page(request, "embed.html", {"list_name": mailing_list.name, "snippet": snippet})
+    return page(request, "embed.html", {**blog_context(session, mailing_list), "snippet": snippet})
 
 
 class SignupRequest(BaseModel):
