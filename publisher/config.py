@@ -278,4 +278,48 @@ def mask_password(url: str) -> str:
 
 @functools.cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings of the publisher this command belongs to: its folder found as git finds a repository,
+    its .env read from there, and relative paths (the SQLite file, outbox, data folder) taken from there."""
+    home = find_home()
+    return anchored(Settings(_env_file=home / ".env"), home)
+
+
+def find_home(start: Path | None = None) -> Path:
+    """PUBLISHER_HOME, else the nearest folder at or above `start` (the current one) that holds a publisher:
+    its data folder (.publisher), its SQLite file, or a .env with PUBLISHER_ settings; else `start` itself
+    (where `publisher init` makes a new one). A command run from a subfolder finds its publisher."""
+    if os.environ.get("PUBLISHER_HOME"):
+        return Path(os.environ["PUBLISHER_HOME"]).expanduser().resolve()
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".publisher").is_dir() or (folder / "publisher.db").is_file() or _publisher_env(folder):
+            return folder
+    return start
+
+
+def _publisher_env(folder: Path) -> bool:
+    """A .env is a publisher's only when it sets PUBLISHER_ variables (not another project's .env)."""
+    try:
+        return "PUBLISHER_" in (folder / ".env").read_text(errors="replace")
+    except OSError:
+        return False
+
+
+def anchored(settings: Settings, home: Path) -> Settings:
+    """Relative paths in the settings, taken from `home` rather than from wherever the command runs."""
+    def under_home(path: Path | None) -> Path | None:
+        return path if path is None or path.expanduser().is_absolute() else home / path
+
+    changes = {name: under_home(getattr(settings, name)) for name in
+               ("outbox_dir", "data_dir", "templates_dir", "dkim_key_file", "dkim_ed25519_key_file")}
+    changes["database_url"] = _anchored_sqlite(settings.database_url, home)
+    return settings.model_copy(update=changes)
+
+
+def _anchored_sqlite(database_url: str, home: Path) -> str:
+    if not database_url.startswith("sqlite:///") or database_url.startswith("sqlite:////"):
+        return database_url  # not SQLite, or an absolute path already
+    path, sep, query = database_url.removeprefix("sqlite:///").partition("?")
+    if not path or path == ":memory:" or path.startswith(("file:", "~")):
+        return database_url
+    return f"sqlite:///{home / path}{sep}{query}"

@@ -17,12 +17,16 @@ class AlreadyExistsError(PublisherError):
     """A thing with that name or URL is already there."""
 
 
-class FeedMovedError(AlreadyExistsError):
-    """A feed URL redirects permanently to a feed that is already added (`url` is that feed's)."""
+class FeedAlreadyAddedError(AlreadyExistsError):
+    """The feed (`url`) is already added."""
 
     def __init__(self, message: str, *, url: str):
         super().__init__(message)
         self.url = url
+
+
+class FeedMovedError(FeedAlreadyAddedError):
+    """A feed URL redirects permanently to a feed that is already added (`url` is that feed's)."""
 
 
 class InvalidInputError(PublisherError):
@@ -45,6 +49,10 @@ class FetchError(PublisherError):
 
 class BlockedAddressError(FetchError):
     """The feed's host resolves to an address we refuse (loopback, private, ...)."""
+
+
+class FeedNotFoundError(FetchError):
+    """A web page given in place of a feed leads to no feed we can read."""
 
 
 class FeedTooLargeError(FetchError):

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.corpus import corpus_file
 from tests.support.deploy import Publisher, base_env
 from tests.support.feeds import Blog, FeedServer
 from tests.support.smtp import SMTPSink
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
 
 def _service_url(variable: str, what: str) -> str:
@@ -91,6 +91,5 @@ def deployment(request) -> Publisher:
 
 @pytest.fixture
 def corpus() -> Path:
-    if not CORPUS.is_dir():
-        pytest.skip(f"the shared corpus is not at {CORPUS} (it ships beside the repository in CI)")
-    return CORPUS
+    """The shared feed corpus (PUBLISHER_TEST_CORPUS, default ../shared/corpus)."""
+    return corpus_file(".")

@@ -48,6 +48,9 @@ def process(
     data = file.read_bytes() if file else sys.stdin.buffer.read()
     intake = _process(list(rcpt or []), data)
     for item in intake.handled:
+        if item.kind == "unsubscribe":
+            console.print(f"{item.email}: unsubscribed by mail", markup=False)
+            continue
         console.print(f"{item.email}: {item.kind} bounce" + (", suppressed" if item.suppressed else ""))
     for item in intake.unverified:
         console.print(f"unverified {item.kind} report, nothing done: {item.reason}", markup=False)

@@ -30,7 +30,8 @@ def preview(
     with session_scope() as session:
         result = previews.preview_for(session, get_settings(), list_name=list_name)
     if result.only_old_posts:
-        errors.print(f"note: nothing new for {list_name}; previewing its {result.post_count} latest posts")
+        errors.print(f"note: nothing new for {list_name}, showing the {result.post_count} latest posts",
+                     markup=False, highlight=False)
     data = {"html": result.html.encode(), "text": result.text.encode(), "eml": result.eml}
     if fmt == "all":
         out.mkdir(parents=True, exist_ok=True)

@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from publisher.cli.feeds import print_moved
-from publisher.cli.output import console, print_json
+from publisher.cli.output import console, print_json, when
 from publisher.config import get_settings
 from publisher.db import session_scope
 from publisher.models import Cadence
+from publisher.services import list_settings
 from publisher.services import lists as list_service
 from publisher.services.identity import identity_of
+from publisher.services.subscribers import subscriber_counts
 
 app = typer.Typer(help="Mailing lists: which feeds, how often, to whom.", no_args_is_help=True)
 
@@ -49,7 +53,7 @@ def create(
                                            template=template, title=title, site_url=site_url,
                                            description=description, accent=accent, logo=logo, public=not private)
         for used in created.feeds:
-            print_moved(used.asked, used.url, "using")  # lists name a feed by its final URL
+            print_moved(used.asked, used.url, "using", result=used.added)  # lists name a feed by its final URL
             if used.baseline is not None:
                 console.print(f"Added feed {used.url}: {used.baseline} existing posts taken as the baseline",
                               markup=False, highlight=False)
@@ -88,3 +92,85 @@ def snippet(name: str) -> None:
     with session_scope() as session:
         mailing_list = list_service.get_list(session, name)
         typer.echo(subscribe_snippet(get_settings().base_url, mailing_list.name))
+
+
+@app.command("show")
+def show(name: str, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """One list: its schedule, sender, template, feeds, subscriber counts and latest digest."""
+    with session_scope() as session:
+        details = list_settings.describe_list(session, list_service.get_list(session, name))
+    if as_json:
+        print_json(details)
+        return
+    counts, last = details["subscribers"], details["last_digest"]
+    lines = [
+        ("schedule", f"{details['cadence']} at {details['at']} {details['tz']}"
+                     + (f", on {details['day']}s" if details["cadence"] == "weekly" else "")
+                     + (" (paused)" if details["paused"] else "")),
+        ("from", details["sender"] or f"{get_settings().sender} (PUBLISHER_FROM)"),
+        ("template", f"{details['template']}, posts {details['content']}"),
+        ("subscribers", ", ".join(f"{v} {k}" for k, v in counts.items())),
+        ("last digest", "none yet" if last is None else
+         f"#{last['id']} {last['status']} {when(last['created_at'])}: {last['posts']} posts to "
+         f"{last['recipients']} ({last['subject']})"),
+    ] + [("feed", f"{f['url']} ({f['status']})" + (f" {f['title']}" if f["title"] else ""))
+         for f in details["feeds"]]
+    table = Table(show_header=False, box=None, title=escape(details["name"]), title_justify="left")
+    for label, value in lines:
+        table.add_row(label, escape(value))
+    console.print(table)
+
+
+@app.command("edit")
+def edit(
+    name: str,
+    add_feed: Annotated[list[str] | None, typer.Option("--add-feed", help="Feed URL to add (repeat for several).")
+                        ] = None,
+    remove_feed: Annotated[list[str] | None, typer.Option("--remove-feed", help="Feed URL to take off.")] = None,
+    sender: Annotated[str | None, typer.Option("--from", help="Sender; '' for PUBLISHER_FROM.")] = None,
+    cadence: Annotated[Cadence | None, typer.Option(help="Default cadence.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Send time, HH:MM in the list's zone.")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="IANA time zone, e.g. Europe/Paris.")] = None,
+    day: Annotated[str | None, typer.Option("--day", help="Weekly editions go out on this day.")] = None,
+    content: Annotated[str | None, typer.Option("--content", help="full or excerpt.")] = None,
+    template: Annotated[str | None, typer.Option("--template", help="Template folder under templates/email/.")
+                        ] = None,
+    title: Annotated[str | None, typer.Option("--title", help="The blog's name as readers see it; '' for the "
+                                              "feed's title.")] = None,
+    site_url: Annotated[str | None, typer.Option("--site-url", help="The blog's address; '' for the feed's link.")
+                        ] = None,
+    description: Annotated[str | None, typer.Option("--description", help="One line about the blog.")] = None,
+    accent: Annotated[str | None, typer.Option("--accent", help="Accent colour, e.g. '#b5651d'; '' for the "
+                                               "default.")] = None,
+    logo: Annotated[str | None, typer.Option("--logo", help="Logo image URL (https); '' for none.")] = None,
+    public: Annotated[bool | None, typer.Option("--public/--private", help="On the public home page and archive, "
+                                                "or not.")] = None,
+) -> None:
+    """Change a list's feeds, sender, schedule, template, content mode or the blog's identity; what is not
+    given stays."""
+    changes = list_settings.ListChanges(
+        add_feeds=add_feed or [], remove_feeds=remove_feed or [], sender=sender,
+        cadence=cadence.value if cadence else None, send_at=at, timezone=tz, day=day, template=template,
+        content_mode=content, title=title, site_url=site_url, description=description, accent=accent, logo=logo,
+        public=public)
+    with session_scope() as session:
+        mailing_list = list_service.get_list(session, name)
+        done = list_settings.edit_list(session, get_settings(), mailing_list, changes)
+    for line in done or ["nothing to change"]:
+        console.print(f"{name}: {line}", markup=False, highlight=False)
+
+
+@app.command("delete")
+def delete(
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a list, its subscriptions and its digests (subscribers, feeds and suppressions stay)."""
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"Delete the list {name} with its subscriptions and digests?", abort=True)
+    with session_scope() as session:
+        mailing_list = list_service.get_list(session, name)
+        counts = subscriber_counts(session, mailing_list.id)
+        list_settings.delete_list(session, mailing_list)
+    console.print(f"Deleted {name} ({counts['confirmed']} confirmed, {counts['pending']} pending subscriptions "
+                  "ended)", markup=False, highlight=False)

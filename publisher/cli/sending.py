@@ -7,6 +7,7 @@ import time
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from publisher.cli.digest import app
@@ -16,6 +17,8 @@ from publisher.db import session_scope
 from publisher.models import DigestStatus
 from publisher import queue
 from publisher.services import controls, sending
+from publisher.services.lists import get_list
+from publisher.services.subscribers import subscriber_counts
 
 ListOption = Annotated[str | None, typer.Option("--list", help="The list's latest send.")]
 
@@ -33,8 +36,12 @@ def send(
         if in_process:  # the send runs in a thread once composed and committed, while we show its progress
             queue.dispatch_with(session, queue.in_thread(started, failure))
         digest = sending.send_now(session, get_settings(), list_name=list_name)
+        counts = subscriber_counts(session, get_list(session, list_name).id)
+    if digest is None and not counts["confirmed"]:
+        console.print(_nobody_to_send_to(list_name, counts["pending"]), markup=False, highlight=False)
+        return
     if digest is None:
-        console.print(f"Nothing new for [bold]{list_name}[/] since its last digest: nothing sent.")
+        console.print(f"Nothing new for [bold]{escape(list_name)}[/] since its last digest: nothing sent.")
         return
     console.print(f"Digest #{digest.id}: {digest.post_count} post(s) to {digest.recipient_count} subscriber(s)")
     if digest.status == DigestStatus.FAILED:  # it could not be rendered: nothing to send, say why
@@ -71,6 +78,14 @@ def test(
         state = sending.test_state(session, result.mail_id)
     console.print(f"Test mail #{result.mail_id} {result.subject!r} to {result.to}: {state}", markup=False,
                   highlight=False)
+
+
+def _nobody_to_send_to(list_name: str, pending: int) -> str:
+    waiting = (f" ({pending} pending: each gets digests once they follow the link in their confirmation mail;"
+               f" see `publisher subscribers list --list {list_name}`)") if pending else ""
+    return (f"{list_name} has no confirmed subscribers{waiting}: nothing sent. Add readers with `publisher "
+            f"subscribers add EMAIL --list {list_name}` or the sign-up form (`publisher lists snippet {list_name}`).")
+
 
 
 def _follow(digest_id: int, runner: threading.Thread | None, *, show: bool, in_process: bool) -> controls.Progress:

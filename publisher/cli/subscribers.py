@@ -5,10 +5,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
-from publisher.cli.output import console, errors, print_json
+from publisher.cli.output import console, errors, print_json, when
+from publisher.config import get_settings
 from publisher.db import session_scope
-from publisher.services import gdpr, importer
+from publisher.services import gdpr, importer, members
 from publisher.services import subscribers as subscriber_service
 from publisher.services.lists import get_list
 
@@ -22,11 +24,64 @@ def add(
     name: Annotated[str | None, typer.Option(help="The subscriber's name.")] = None,
     confirmed: Annotated[bool, typer.Option(help="Consent already obtained: skip double opt-in.")] = False,
 ) -> None:
-    """Add a subscriber to a list (pending until confirmed, unless --confirmed)."""
+    """Add a subscriber to a list. Without --confirmed they are pending and get the confirmation mail now."""
     with session_scope() as session:
-        subscription = subscriber_service.subscribe(session, get_list(session, list_name), email=email, name=name,
-                                                    confirmed=confirmed)
-        console.print(f"{subscription.subscriber.email} on [bold]{list_name}[/]: {subscription.status}")
+        added = members.add_member(session, get_settings(), get_list(session, list_name), email=email, name=name,
+                                   confirmed=confirmed)
+        address, status = added.subscription.subscriber.email, added.subscription.status
+    console.print(f"{address} on {list_name}: {status}", markup=False, highlight=False)
+    if added.confirmation_sent:
+        console.print(f"Sent the confirmation mail to {address}: they are on the list once they follow its link",
+                      markup=False, highlight=False)
+    elif added.confirmation_note:
+        errors.print(f"note: {added.confirmation_note}", markup=False, highlight=False)
+
+
+@app.command("list")
+def list_members(
+    list_name: Annotated[str, typer.Option("--list", help="List name.")],
+    status: Annotated[str | None, typer.Option(help="Only pending, confirmed or unsubscribed.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The people on a list, in the order they joined."""
+    with session_scope() as session:
+        rows = members.members(session, get_list(session, list_name), status=status)
+    if as_json:
+        print_json([row.as_json() for row in rows])
+        return
+    table = Table("email", "name", "status", "since", "source", "cadence")
+    for row in rows:
+        since = row.unsubscribed_at or row.confirmed_at or row.subscribed_at
+        table.add_row(row.email, row.name or "", row.status, when(since), row.source or "", row.cadence or "list's")
+    console.print(table)
+    console.print(f"{len(rows)} subscriber(s)", markup=False)
+
+
+@app.command("confirm")
+def confirm(
+    email: str,
+    list_name: Annotated[str, typer.Option("--list", help="List name.")],
+    consent: Annotated[bool, typer.Option(help="They unsubscribed and asked to come back: bring them back.")
+                       ] = False,
+) -> None:
+    """Confirm a pending subscriber whose consent you have (e.g. they asked in person)."""
+    with session_scope() as session:
+        subscription = members.confirm_member(session, get_list(session, list_name), email=email, consent=consent)
+        address = subscription.subscriber.email
+    console.print(f"{address} on {list_name}: confirmed", markup=False, highlight=False)
+
+
+@app.command("remove")
+def remove(
+    email: str,
+    list_name: Annotated[str, typer.Option("--list", help="List name.")],
+) -> None:
+    """Take someone off a list, as if they had unsubscribed (`wipe` erases everything held on them)."""
+    with session_scope() as session:
+        subscription = members.remove_member(session, get_list(session, list_name), email=email)
+        address = subscription.subscriber.email
+    console.print(f"{address} removed from {list_name}: no more mail from it, and no import brings them back",
+                  markup=False, highlight=False)
 
 
 @app.command("import")

@@ -33,11 +33,12 @@ def group_by_watermark(posts: Sequence[Post], watermarks: Iterable[tuple[datetim
 
 
 def reading_order(posts: Sequence[Post]) -> list[Post]:
-    """Oldest first by publication, so a digest reads in order of publication; a post that reached the list
-    through two feeds (Blogger's Atom feed and its ?alt=rss twin carry the same ids) appears once."""
+    """Newest first by publication, as the blog itself shows them (and the subject names the newest); a post
+    that reached the list through two feeds (Blogger's Atom feed and its ?alt=rss twin carry the same ids)
+    appears once."""
     seen: set[str] = set()
     unique = []
-    for post in sorted(posts, key=lambda p: (p.published_at or p.first_seen_at, p.id)):
+    for post in sorted(posts, key=lambda p: (p.published_at or p.first_seen_at, p.id), reverse=True):
         if post.identity not in seen and (post.link is None or post.link not in seen):
             seen.update(filter(None, (post.identity, post.link)))
             unique.append(post)

@@ -9,7 +9,7 @@ import lxml.html
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from publisher.compose.digest import latest_posts_for_list
+from publisher.store.posts import latest_posts_for_list
 from publisher.compose.message import FALLBACK_NAME
 from publisher.compose.render import NAME, PREFERENCES_URL, UNSUBSCRIBE_URL, list_page_url
 from publisher.errors import NotFoundError

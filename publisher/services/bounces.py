@@ -9,7 +9,10 @@ address. Anything else is logged and counted as unverified (`publisher status`),
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
+from email import message_from_bytes
+from email import policy as email_policy
 
 from sqlalchemy.orm import Session
 
@@ -18,8 +21,11 @@ from publisher.config import Settings
 from publisher.deliver.bounces import COMPLAINT, HARD, SOFT, Failure, Report, parse_report
 from publisher.models import BounceEvent, Mail, Subscriber
 from publisher.models.base import utcnow
-from publisher.services import suppression
+from publisher.errors import InvalidInputError, NotFoundError
+from publisher.services import links, suppression
+from publisher.services.subscribers import unsubscribe
 from publisher.store import bounces as store
+from publisher.tokens import UNSUBSCRIBE, read_token
 
 log = logging.getLogger("publisher.bounces")
 
@@ -49,7 +55,10 @@ class Intake:
 
 
 def handle_inbound(session: Session, settings: Settings, *, rcpt_tos: list[str], data: bytes) -> Intake:
-    """Parse one inbound message; act on the delivery it proves to be about, or count it as unverified."""
+    """Parse one inbound message; act on the delivery it proves to be about, or count it as unverified.
+    A reader's unsubscribe mail (the List-Unsubscribe mailto) carrying its signed token unsubscribes them."""
+    if (asked := _unsubscribe_by_mail(session, settings, data)) is not None:
+        return Intake(handled=[asked])
     report = parse_report(data)
     if report.is_empty:
         return Intake()
@@ -81,6 +90,27 @@ def _mail_report(session: Session, failure: Failure, mail_id: int, rcpt_tos: lis
     suppression.suppress(session, mail.email, reason=reason, source=f"{failure.kind} report for mail {mail.id}")
     session.flush()
     return Intake(handled=[Handled(mail.email, failure.kind, True)])
+
+
+# The List-Unsubscribe mailto prefills this subject (services.messages): "unsubscribe <signed token>".
+_UNSUBSCRIBE_SUBJECT = re.compile(r"^\s*(?:re:\s*)?unsubscribe\s+(\S+)\s*$", re.IGNORECASE)
+
+
+def _unsubscribe_by_mail(session: Session, settings: Settings, data: bytes) -> Handled | None:
+    """The token, not the From line, says who: only the mailbox that received the digest holds it."""
+    subject = str(message_from_bytes(data, policy=email_policy.default).get("Subject", ""))
+    match = _UNSUBSCRIBE_SUBJECT.match(" ".join(subject.split()))
+    if match is None:
+        return None
+    key = settings.resolved_secret_key()
+    try:
+        subscription = links.subscription(session, key, read_token(key, UNSUBSCRIBE, match.group(1)))
+    except (InvalidInputError, NotFoundError):
+        log.warning("an unsubscribe mail with a token that is not ours (or no longer valid): nothing done")
+        return None
+    unsubscribe(session, subscriber_id=subscription.subscriber_id, list_id=subscription.list_id, source="mailto")
+    session.flush()
+    return Handled(subscription.subscriber.email, "unsubscribe", suppressed=True)
 
 
 def _signed_identity(secret_key: str, rcpt_tos: list[str], report: Report

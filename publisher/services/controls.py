@@ -4,7 +4,7 @@ services.sending for the use cases that also wake the workers); its progress."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -88,7 +88,7 @@ class Progress:
     pending: int
     retrying: int
     cancelled: int
-    rate_per_second: float  # over the last minute
+    rate_per_second: float  # now: over the last RATE_WINDOW (less when the send began more recently)
     eta_seconds: float | None
 
     @property
@@ -96,10 +96,17 @@ class Progress:
         return self.sent + self.failed + self.cancelled
 
 
-def progress(session: Session, digest_id: int) -> Progress:
+# The rate shown is the current one: a sliding window of the last seconds. (An average over a minute read as
+# slow for the first minute of every send, and lagged behind a pause or a provider's throttle.)
+RATE_WINDOW = timedelta(seconds=10)
+
+
+def progress(session: Session, digest_id: int, *, now: datetime | None = None) -> Progress:
     digest = get_digest(session, digest_id)
     counts = ledger.progress(session, digest_id)
-    rate = ledger.sent_since(session, digest_id, utcnow() - timedelta(minutes=1)) / 60.0
+    now = now or utcnow()
+    window = min(RATE_WINDOW, max(now - digest.created_at, timedelta(seconds=1)))
+    rate = ledger.sent_since(session, digest_id, now - window) / window.total_seconds()
     pending = counts["pending"] + counts["sending"]
     return Progress(
         digest_id=digest_id, status=digest.status, reason=digest.status_reason, recipients=digest.recipient_count,

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from publisher.config import Settings
 from publisher.errors import (
-    AlreadyExistsError,
+    FeedAlreadyAddedError,
     FeedMovedError,
+    FeedParseError,
     FetchError,
     InvalidInputError,
     NotFoundError,
@@ -26,7 +27,7 @@ from publisher.ingest.parse import ParsedFeed
 from publisher.ingest.ssrf import AIOHTTP, Policy, check_url
 from publisher.models import Feed, Post
 from publisher.models.base import utcnow
-from publisher.services import crosspost, schedule
+from publisher.services import crosspost, discovery, schedule
 from publisher.store import chunked, poll_counts
 
 # An item first seen after the baseline but published this long before it is an old post, not news.
@@ -65,44 +66,76 @@ class RefreshResult:
     feed_id: int | None = None
     # Where a permanent redirect points: stored as the feed's URL, unless another feed already has it.
     moved_to: str | None = None
+    failure: PublisherError | None = None  # what `error` says, as the error it was
+    discovery: discovery.Discovery | None = None  # the URL given was a blog's page that led to this feed
 
 
 def check_feed(url_or_file: str, settings: Settings) -> tuple[ParsedFeed, list[CleanPost]]:
     """What the watcher would see, writing nothing: fetch (or read a local file), parse, sanitize."""
+    parsed, posts, _discovery = check_feed_or_page(url_or_file, settings)
+    return parsed, posts
+
+
+def check_feed_or_page(url_or_file: str, settings: Settings
+                       ) -> tuple[ParsedFeed, list[CleanPost], discovery.Discovery | None]:
+    """check_feed, where the URL may also be a blog's page: then the feed it leads to is read (and said)."""
     path = Path(url_or_file)
+    found = None
     if "://" not in url_or_file and path.is_file():
         base_url, data, content_type = path.resolve().as_uri(), path.read_bytes(), None
     else:
         result = _fetch(url_or_file, settings)
+        found = discovery.discover_feed(url_or_file, settings, fetched=result)
+        result = found.fetched if found else result
         base_url, data, content_type = result.url, result.content, result.content_type
-    return read_clean(settings, base_url, data, content_type)
+    return (*read_clean(settings, base_url, data, content_type), found)
 
 
 def add_feed(session: Session, settings: Settings, *, url: str, name: str | None = None,
              backfill: int = 0) -> RefreshResult:
     """Register a feed and take its baseline at once, so a wrong URL is reported now, not at 3 a.m.
     The newest `backfill` posts of the baseline count as news. A URL that redirects permanently is stored
-    as its final URL (`moved_to`); the feed is `result.feed_id`. A feed that fails is not kept."""
+    as its final URL (`moved_to`); a blog's page, as the feed it leads to (`discovery`); the feed is
+    `result.feed_id`. A feed that fails is not kept."""
     if not url.startswith(("http://", "https://")):
         raise InvalidInputError(f"feed URL must start with http:// or https://, got {url!r}")
     check_url(url, policy=Policy.of(settings), client=AIOHTTP, resolve_names=False)  # refused: never stored
+    try:
+        result = _add_with_baseline(session, settings, url=url, name=name)
+    except FetchError as exc:
+        if not isinstance(exc.__cause__, FeedParseError):
+            raise
+        # Not a feed: a blog's home page, most likely. Find the feed it names (one more request, only here).
+        found = discovery.discover_feed(url, settings)
+        if found is None:
+            raise
+        try:
+            result = _add_with_baseline(session, settings, url=found.feed_url, name=name)
+        except FeedAlreadyAddedError as known:
+            raise FeedAlreadyAddedError(f"{url} leads to the feed {found.feed_url}, which is already added",
+                                        url=known.url) from None
+        result.discovery = found
+    backfilled = sorted(result.new, key=_newest_first)[:backfill]
+    for stored in backfilled:
+        session.get(Post, stored.id).is_baseline = False
+    result.new = [replace(p, is_baseline=False) if p in backfilled else p for p in result.new]
+    return result
+
+
+def _add_with_baseline(session: Session, settings: Settings, *, url: str, name: str | None) -> RefreshResult:
     if session.scalar(select(Feed).where(Feed.url == url)):
-        raise AlreadyExistsError(f"feed {url} is already added")
+        raise FeedAlreadyAddedError(f"feed {url} is already added", url=url)
     feed = Feed(url=url, name=name)
     session.add(feed)
     session.flush()
     result = refresh_feed(session, settings, feed)
     if result.error:
         _forget(session, feed)
-        raise FetchError(result.error)
+        raise FetchError(result.error) from result.failure
     if result.moved_to and feed.url != result.moved_to:  # moved onto a feed we already have
         _forget(session, feed)
         raise FeedMovedError(f"{url} moved permanently to {result.moved_to}, which is already added: "
                              "use that URL", url=result.moved_to)
-    backfilled = sorted(result.new, key=_newest_first)[:backfill]
-    for stored in backfilled:
-        session.get(Post, stored.id).is_baseline = False
-    result.new = [replace(p, is_baseline=False) if p in backfilled else p for p in result.new]
     return result
 
 
@@ -114,8 +147,8 @@ def find_or_add_feed(session: Session, settings: Settings, url: str) -> tuple[Fe
         return feed, None
     try:
         result = add_feed(session, settings, url=url)
-    except FeedMovedError as moved:
-        return get_feed(session, moved.url), None
+    except FeedAlreadyAddedError as known:  # moved to, or (from a blog's page) found at, a feed we have
+        return get_feed(session, known.url), None
     return session.get(Feed, result.feed_id), result
 
 
@@ -203,7 +236,7 @@ def _apply(session: Session, settings: Settings, feed: Feed, outcome: Outcome, g
     feed.last_attempt_at = now
     if outcome.error is not None:
         _record_failure(feed, outcome.error, settings, now)
-        result.error = with_url(feed.url, outcome.error)
+        result.error, result.failure = with_url(feed.url, outcome.error), outcome.error
         return result
     fetched = outcome.fetched
     if outcome.parsed is None:

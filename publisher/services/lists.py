@@ -15,7 +15,7 @@ from publisher.errors import AlreadyExistsError, InvalidInputError, NotFoundErro
 from publisher.models import Cadence, Feed, ListFeed, MailingList
 from publisher.models.base import utcnow
 from publisher.services import feeds as feed_service
-from publisher.services.feeds import get_feed
+from publisher.services.feeds import RefreshResult, get_feed
 from publisher.services.identity import clean_identity
 from publisher.services.subscribers import normalize_email
 from publisher.store import lists as store
@@ -31,6 +31,7 @@ class FeedUsed:
     asked: str  # the URL the editor gave
     url: str  # the feed's stored URL (its final one, after a permanent redirect)
     baseline: int | None  # posts taken as the baseline when the feed was added now; None: it was known
+    added: RefreshResult | None = None  # the feed added now (its discovery, if a blog's page led to it)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ def create_list(session: Session, settings: Settings, *, name: str, feed_urls: l
     used = []
     for url in feed_urls:
         known, added = feed_service.find_or_add_feed(session, settings, url)
-        used.append(FeedUsed(asked=url, url=known.url, baseline=None if added is None else len(added.new)))
+        used.append(FeedUsed(asked=url, url=known.url, baseline=None if added is None else len(added.new),
+                             added=added))
     mailing_list = insert_list(session, name=name, feed_urls=list(dict.fromkeys(f.url for f in used)),
                                cadence=cadence, send_at=send_at, timezone=timezone, sender=sender,
                                weekday=DAYS.index(day.lower()), public=public, **identity)
@@ -242,7 +244,7 @@ def _replace_feeds(session: Session, settings: Settings, ml: MailingList, feed_u
     current: dict = store.feed_links(session, ml.id)
     for feed in wanted:
         if feed.id not in current:
-            session.add(ListFeed(list_id=ml.id, feed_id=feed.id, added_at=utcnow()))
+            session.add(ListFeed(list_id=ml.id, feed_id=feed.id, added_at=_news_since(session, feed)))
             current[feed.id] = None
     for feed_id, link in current.items():
         if link is not None and feed_id not in {f.id for f in wanted}:

@@ -8,11 +8,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from publisher.config import Settings
 from publisher.errors import InvalidInputError
 from publisher.models import Subscription, SubscriptionStatus
-from publisher.services import importer, suppression
+from publisher.services import importer, members, suppression
 from publisher.services.lists import get_list
-from publisher.services.subscribers import find_subscriber, normalize_email, subscribe, unsubscribe
+from publisher.services.subscribers import find_subscriber, normalize_email, unsubscribe
 from publisher.store import subscribers as store
 
 MAX_PAGE = 500
@@ -52,13 +53,15 @@ def search_subscribers(session: Session, *, list_name: str | None = None, text: 
     return SearchResult(total=total, rows=[_row(s, name) for s, name in page])
 
 
-def add_subscriber(session: Session, *, list_name: str, email: str, name: str | None = None,
+def add_subscriber(session: Session, settings: Settings, *, list_name: str, email: str, name: str | None = None,
                    confirmed: bool = False, source: str = "editor") -> SubscriberRow:
-    """Pending until the person confirms, unless `confirmed` (consent obtained elsewhere). A suppressed
-    address is refused (SuppressedAddressError, an InvalidInputError)."""
+    """Pending until the person confirms (the confirmation mail is queued, as for a sign-up), unless
+    `confirmed` (consent obtained elsewhere). A suppressed address is refused saying why and what lifts it
+    (SuppressedAddressError, an InvalidInputError). Same use case as `publisher subscribers add`."""
     mailing_list = get_list(session, list_name)
-    return _row(subscribe(session, mailing_list, email=email, name=name, confirmed=confirmed, source=source),
-                mailing_list.name)
+    added = members.add_member(session, settings, mailing_list, email=email, name=name, confirmed=confirmed,
+                               source=source)
+    return _row(added.subscription, mailing_list.name)
 
 
 def import_subscribers(session: Session, *, list_name: str, data: bytes, filename: str,

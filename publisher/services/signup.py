@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
@@ -112,6 +113,21 @@ def _queue_confirmation(session, settings: Settings, mailing_list: MailingList, 
                      subscriber_id=subscription.subscriber_id)
     session.commit()
     return True
+
+
+def send_confirmation_now(session: Session, settings: Settings, mailing_list: MailingList,
+                          subscription: Subscription) -> str | None:
+    """An editor added someone without --confirmed: they get the same confirmation mail a sign-up sends
+    (same daily limit per mailbox, queued the same way). None when it is on its way; else why not and what
+    the editor can do."""
+    address, shown = subscription.subscriber.email, mailing_list.name
+    how = (f"they can sign up themselves at {settings.base_url.rstrip('/')}/subscribe/{quote(shown, safe='')}, "
+           f"or, if they consented already, `publisher subscribers confirm {address} --list {shown}`")
+    queued = _queue_confirmation(session, settings, mailing_list, subscription, name=subscription.subscriber.name,
+                                 now=utcnow(), counted=[])
+    if not queued:
+        return f"a confirmation mail already went to {address} in the last 24 hours: {how}"
+    return None
 
 
 def confirm_signup(session: Session, settings: Settings, token: str, *, ip: str | None = None) -> Subscription:

@@ -58,24 +58,31 @@ def pause_feed(session: Session, url: str | int) -> Feed:
     feed = find(session, url)
     if feed.status == RETIRED:
         raise StateError(f"feed {feed.url} is retired (its server said it is gone): remove it instead")
-    feed.status = PAUSED
+    # The scheduler polls active feeds only, and the WebSub renewal leaves the hub of a feed not active.
+    feed.status, feed.next_poll_at = PAUSED, None
     return feed
 
 
 def resume_feed(session: Session, url: str | int) -> Feed:
-    """Poll a paused (or retired) feed again, at the next tick."""
+    """Poll a paused (or retired) feed again, at the next tick; a retired one too (its owner brought it back).
+    Failures and the back-off are forgotten, the stored posts are not: what was published meanwhile is news."""
     feed = find(session, url)
-    feed.status, feed.next_poll_at = ACTIVE, None
+    feed.status, feed.next_poll_at, feed.consecutive_failures = ACTIVE, None, 0
     return feed
 
 
-def remove_feed(session: Session, url: str | int) -> None:
-    """Forget a feed and its posts. Refused while a list uses it: take it off those lists first."""
+def remove_feed(session: Session, url: str | int, *, force: bool = False) -> list[str]:
+    """Forget a feed and its posts. Refused while a list uses it, unless forced: then it leaves those lists
+    (a list left with no feed sends nothing until one is added). The names of the lists it left."""
     feed = find(session, url)
-    if names := store.lists_using(session, feed.id):
-        raise StateError(f"feed {feed.url} is used by list(s) {', '.join(names)}: take it off them first")
+    names = store.lists_using(session, feed.id)
+    if names and not force:
+        edits = "; ".join(f"`publisher lists edit {name} --remove-feed {feed.url}`" for name in names)
+        raise StateError(f"feed {feed.url} is used by list(s) {', '.join(names)}: take it off them first "
+                         f"({edits}), or remove it anyway with --force")
     session.delete(feed)
     session.flush()
+    return names
 
 
 def health_of(session: Session, feed: Feed) -> FeedHealth:

@@ -98,10 +98,10 @@ def renew_subscriptions(session: Session, settings: Settings, now: datetime) -> 
 
 
 def unsubscribe_retired(session: Session, settings: Settings) -> list[int]:
-    """A retired feed (HTTP 410) needs no pushes: tell its hub, so it stops calling us."""
+    """A retired feed (HTTP 410) or one an editor paused needs no pushes: tell its hub, so it stops calling us."""
     subs = session.scalars(
         select(HubSubscription).join(Feed, Feed.id == HubSubscription.feed_id)
-        .where(Feed.status == "retired", HubSubscription.state.in_(["active", "requested"]))
+        .where(Feed.status != "active", HubSubscription.state.in_(["active", "requested"]))
     ).all()
     for sub in subs:
         sub.state = "unsubscribed"  # verify_intent confirms the hub's unsubscribe check from this state
@@ -119,6 +119,8 @@ def _needs_subscribe(feed: Feed, sub: HubSubscription | None, now: datetime) -> 
         return True
     if sub.state == "requested":  # the hub never called back: ask again after an hour
         return sub.requested_at is None or now - sub.requested_at > timedelta(hours=1)
+    if sub.state == "unsubscribed":  # a paused feed resumed
+        return True
     if sub.state in {"failed", "denied"}:
         return sub.requested_at is None or now - sub.requested_at > timedelta(days=1)
     if sub.state == "active" and sub.expires_at and sub.lease_seconds:
@@ -206,7 +208,7 @@ def receive_push(session: Session, settings: Settings, sub: HubSubscription, bod
     """A hub's content distribution to a callback that named `sub` (see subscription_at). Per the spec, a
     message whose signature does not match is ignored (the caller still answers 2xx); None then."""
     feed = session.get(Feed, sub.feed_id)
-    if feed is None or sub.state != "active" or not signature_valid(sub.secret, body, signature):
+    if feed is None or feed.status != "active" or sub.state != "active" or not signature_valid(sub.secret, body, signature):
         return None
     sub.last_push_at = utcnow()
     return feed_service.ingest_pushed(session, settings, feed, body, content_type)

@@ -26,14 +26,15 @@ def news_for_list(session: Session, mailing_list: MailingList, *, after: datetim
 
 
 def latest_posts_for_list(session: Session, mailing_list: MailingList, limit: int = 5) -> list[Post]:
-    """For previews when nothing is new: the most recent posts of the list's feeds."""
+    """For previews when nothing is new: the most recent posts of the list's feeds, newest first (as a digest
+    orders them)."""
     query = (
         select(Post)
         .join(ListFeed, and_(ListFeed.feed_id == Post.feed_id, ListFeed.list_id == mailing_list.id))
         .order_by(func.coalesce(Post.published_at, Post.first_seen_at).desc(), Post.id.desc())
         .limit(limit)
     )
-    return list(reversed(session.scalars(query).all()))
+    return list(session.scalars(query).all())
 
 
 def feed_titles(session: Session, posts: list[Post]) -> dict[int, str]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import email
 import json
-import os
 from email import policy
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.support.browser import chromium_path, playwright_api
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LONG_URL = "https://example.com/" + "a-very-long-path-segment-" * 8
 TITLES = ["Knitting a seamless yoke", "Über Maschen und Muster — Teil 2", "A post with wide content"]
@@ -54,21 +54,18 @@ def test_lint_finds_nothing_unsupported_in_the_default_template(embedded, previe
     assert "0 unsupported" in table.stdout
 
 
-def _browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: CI must install chromium (see .ci/run)")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium): cannot render the preview")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
-    return sync_api
+@pytest.fixture
+def browser():
+    """Asked for before the previews are made: a missing Chromium skips at once, saying why."""
+    return playwright_api()
 
 
-def test_preview_renders_in_chromium_without_overflow(previews):
-    sync_api = _browser()
+def test_preview_renders_in_chromium_without_overflow(browser, previews):
+    sync_api = browser
     ARTIFACTS.mkdir(exist_ok=True)
     html_path = previews / "digest.html"
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+        browser = playwright.chromium.launch(executable_path=str(chromium_path()), args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--no-first-run", "--disable-sync"])
         try:

@@ -10,16 +10,13 @@ import pytest
 from publisher.errors import FeedParseError
 from publisher.ingest.clean import clean_posts
 from publisher.ingest.parse import parse_feed, plain_text_to_html
+from tests.support import corpus
 
 DATA = Path(__file__).parent / "data"
-CORPUS = Path(__file__).parents[2].parent / "shared" / "corpus"
 
 
 def corpus_file(relative: str) -> bytes:
-    path = CORPUS / relative
-    if not path.exists():
-        pytest.skip(f"shared feed corpus not found at {path} (it lives outside the repo, in ../shared/corpus)")
-    return path.read_bytes()
+    return corpus.corpus_file(relative).read_bytes()
 
 
 def is_aware_utc(moment: datetime | None) -> bool:
@@ -133,9 +130,7 @@ def test_ill_formed_but_readable_feed_carries_a_warning():
 
 @pytest.mark.corpus
 def test_feedparser_corpus_never_crashes():
-    folder = CORPUS / "feedparser"
-    if not folder.exists():
-        pytest.skip(f"shared feed corpus not found at {folder}")
+    folder = corpus.corpus_file("feedparser")
     files = [p for sub in ("wellformed", "illformed", "encoding") for p in (folder / sub).rglob("*.xml")]
     assert len(files) > 1000
     parsed = 0

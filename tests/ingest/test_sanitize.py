@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from publisher.ingest.parse import parse_feed
 from publisher.ingest.sanitize import absolute_url, sanitize_html
+from tests.support.corpus import corpus_file
 
 BASE = "https://blog.example.com/2024/05/post.html"
-CORPUS = Path(__file__).parents[2].parent / "shared" / "corpus"
 
 
 def clean(html: str) -> str:
@@ -131,9 +130,7 @@ def test_empty_input():
 
 @pytest.mark.corpus
 def test_real_blogger_content_sanitizes_cleanly():
-    path = CORPUS / "blogger" / "rss2email_quiltville_posts_default_2021.atom"
-    if not path.exists():
-        pytest.skip(f"shared feed corpus not found at {path}")
+    path = corpus_file("blogger/rss2email_quiltville_posts_default_2021.atom")
     feed = parse_feed("https://quiltville.blogspot.com/feeds/posts/default", path.read_bytes())
     for entry in feed.entries:
         out = sanitize_html(entry.content_html, entry.link)

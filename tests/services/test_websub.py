@@ -22,6 +22,7 @@ from publisher.config import get_settings
 from publisher.db import session_scope
 from publisher.models import Feed, HubSubscription, Post
 from publisher.models.base import utcnow
+from publisher.services import watched_feeds
 from publisher.services import feeds as watcher
 from publisher.services import websub
 from publisher.services.database import upgrade_database
@@ -225,6 +226,25 @@ def test_a_retired_feed_is_unsubscribed_from_its_hub(app_url):
     assert hub.verifications[-1][1] == hub.verifications[-1][2]  # we echoed the challenge: intent confirmed
     with session_scope() as session:
         assert websub.unsubscribe_retired(session, get_settings()) == []  # once is enough
+
+
+def test_a_paused_feed_takes_no_pushes_and_leaves_its_hub_until_resumed(app_url):
+    site, hub = Site(), FakeHub()
+    feed = _feed_with_hub(site, hub)
+    callback = _subscribed(hub)
+    _wait_for(lambda: _subscription().state == "active", "an active subscription")
+    with session_scope() as session:
+        watched_feeds.pause_feed(session, feed.url)
+    assert hub.publish(callback, rss(("p", "While paused", RECENT))) == 202
+    with session_scope() as session:
+        assert session.scalar(select(Post).where(Post.title == "While paused")) is None
+        websub.renew_subscriptions(session, get_settings(), utcnow())  # the next tick
+    _wait_for(lambda: not hub.subscriptions, "the hub to drop us")
+    with session_scope() as session:
+        watched_feeds.resume_feed(session, feed.url)
+    with session_scope() as session:
+        assert websub.renew_subscriptions(session, get_settings(), utcnow()) == [feed.id]
+    _wait_for(lambda: hub.subscriptions, "the hub to take us back")
 
 
 # --- the callback: only for a subscription we asked for --------------------------------------------------------

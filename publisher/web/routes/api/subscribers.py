@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from publisher.errors import InvalidInputError
 from publisher.services import audit, gdpr, lists, people, subscribers
 from publisher.web.auth import CurrentAdmin, CurrentEditor
-from publisher.web.deps import SessionDep
+from publisher.web.deps import SessionDep, SettingsDep
 from publisher.web.errors import documented
 from publisher.web.schemas import PathId, QueryId
 from publisher.web.schemas.subscribers import ImportOut, SearchOut, SubscriberAdd, SubscriberOut, Suppress, Wipe, Wiped
@@ -35,10 +35,12 @@ def search(session: SessionDep,
 
 @router.post("/lists/{list_id}/subscribers", status_code=201, response_model=SubscriberOut,
              responses=documented(404))
-def add(list_id: PathId, body: SubscriberAdd, session: SessionDep, editor: CurrentEditor) -> dict:
-    """Pending until the person confirms, unless `confirmed`. A suppressed address is refused (422)."""
+def add(list_id: PathId, body: SubscriberAdd, session: SessionDep, settings: SettingsDep,
+        editor: CurrentEditor) -> dict:
+    """Pending until the person confirms (their confirmation mail is queued), unless `confirmed`. A suppressed
+    address is refused (422), saying why and what lifts it."""
     name = lists.get_list_by_id(session, list_id).name
-    row = people.add_subscriber(session, list_name=name, email=body.email, name=body.name,
+    row = people.add_subscriber(session, settings, list_name=name, email=body.email, name=body.name,
                                 confirmed=body.confirmed)
     audit.record(session, editor, "subscriber_added", f"{row.email} on {name}")
     return asdict(row)

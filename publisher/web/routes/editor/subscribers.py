@@ -16,7 +16,7 @@ from publisher.services import audit, gdpr, people
 from publisher.services import lists as list_service
 from publisher.services import subscribers as subscriber_service
 from publisher.web.auth import CurrentAdmin, CurrentEditor
-from publisher.web.deps import SessionDep
+from publisher.web.deps import SessionDep, SettingsDep
 from publisher.web.routes.editor.common import done, page, problem
 
 router = APIRouter(prefix="/subscribers")
@@ -32,11 +32,12 @@ def subscribers_page(request: Request, session: SessionDep, q: str = "", list: s
 
 
 @router.post("")
-def add(request: Request, session: SessionDep, editor: CurrentEditor, email: Text = "", name: Text = "",
+def add(request: Request, session: SessionDep, settings: SettingsDep, editor: CurrentEditor, email: Text = "",
+        name: Text = "",
         list_id: Annotated[int, Form()] = 0, confirmed: Annotated[bool, Form()] = False) -> Response:
     mailing_list = _list(session, list_id)
     try:
-        row = people.add_subscriber(session, list_name=mailing_list.name, email=email, name=name or None,
+        row = people.add_subscriber(session, settings, list_name=mailing_list.name, email=email, name=name or None,
                                     confirmed=confirmed)
     except PublisherError as exc:
         session.rollback()
