@@ -25,9 +25,10 @@ PARAGRAPH = ("<p>Knitting a yoke from the top down means every round grows a lit
 
 def _context() -> render.DigestContext:
     start = datetime(2025, 3, 1, 8, tzinfo=timezone.utc)
-    posts = [render.DigestPost(title=f"Post number {n}: a title of ordinary length", link=f"https://blog.example.com/{n}",
-                               author="Zoë Keller", published=start + timedelta(hours=n), content_html=PARAGRAPH * 6,
-                               feed_title=f"Blog {n % 2}", image_url=f"https://img.example.com/{n}.jpg")
+    posts = [render.PostContent(title=f"Post number {n}: a title of ordinary length",
+                                link=f"https://blog.example.com/{n}", author="Zoë Keller",
+                                published=start + timedelta(hours=n), content_html=PARAGRAPH * 6,
+                                feed_title=f"Blog {n % 2}", image_url=f"https://img.example.com/{n}.jpg")
              for n in range(10)]
     return render.DigestContext(list_name="Weekly Yarn", posts=posts, base_url="https://news.example.com",
                                 timezone="Europe/Paris", postal_address="1 Rue de Rivoli, 75001 Paris")

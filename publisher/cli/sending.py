@@ -16,7 +16,7 @@ from publisher.config import get_settings
 from publisher.db import session_scope
 from publisher.models import DigestStatus
 from publisher import queue
-from publisher.services import controls, sending
+from publisher.services import audit, controls, sending
 from publisher.services.lists import get_list
 from publisher.services.subscribers import subscriber_counts
 
@@ -37,6 +37,8 @@ def send(
             queue.dispatch_with(session, queue.in_thread(started, failure))
         digest = sending.send_now(session, get_settings(), list_name=list_name)
         counts = subscriber_counts(session, get_list(session, list_name).id)
+        if digest is not None:
+            audit.record(session, None, "sent", f"digest #{digest.id}", {"list": list_name})
     if digest is None and not counts["confirmed"]:
         console.print(_nobody_to_send_to(list_name, counts["pending"]), markup=False, highlight=False)
         return
@@ -74,6 +76,7 @@ def test(
     same path as every mail (queued, signed, retried); nothing of the list changes."""
     with session_scope() as session:
         result = sending.test_send(session, get_settings(), list_name=list_name, to=to)
+        audit.record(session, None, "test_sent", list_name, {"to": result.to})
     with session_scope() as session:  # embedded CLI: the worker ran in this process at commit
         state = sending.test_state(session, result.mail_id)
     console.print(f"Test mail #{result.mail_id} {result.subject!r} to {result.to}: {state}", markup=False,
@@ -128,6 +131,7 @@ def pause(digest_id: Annotated[int | None, typer.Argument()] = None, list_name: 
     """Pause a send: workers finish the message in hand and claim no more."""
     with session_scope() as session:
         state = sending.pause(session, sending.target_digest(session, digest_id=digest_id, list_name=list_name))
+        audit.record(session, None, "paused", f"digest #{state.digest_id}")
     console.print(f"Digest #{state.digest_id} paused.")
 
 
@@ -136,6 +140,7 @@ def resume(digest_id: Annotated[int | None, typer.Argument()] = None, list_name:
     """Resume a paused send."""
     with session_scope() as session:
         state = sending.resume(session, sending.target_digest(session, digest_id=digest_id, list_name=list_name))
+        audit.record(session, None, "resumed", f"digest #{state.digest_id}")
     console.print(f"Digest #{state.digest_id} resumed.")
 
 
@@ -145,4 +150,5 @@ def cancel(digest_id: Annotated[int | None, typer.Argument()] = None, list_name:
     with session_scope() as session:
         cancelled, state = sending.cancel(session, sending.target_digest(session, digest_id=digest_id,
                                                                          list_name=list_name))
+        audit.record(session, None, "cancelled", f"digest #{state.digest_id}", {"cancelled_recipients": cancelled})
     console.print(f"Digest #{state.digest_id} cancelled: {cancelled} recipient(s) will not get it.")

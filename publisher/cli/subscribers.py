@@ -10,7 +10,7 @@ from rich.table import Table
 from publisher.cli.output import console, errors, print_json, when
 from publisher.config import get_settings
 from publisher.db import session_scope
-from publisher.services import gdpr, importer, members
+from publisher.services import audit, gdpr, importer, members
 from publisher.services import subscribers as subscriber_service
 from publisher.services.lists import get_list
 
@@ -94,6 +94,7 @@ def import_(
     Every bad row is reported with its line number; the rest are imported. Re-importing changes nothing."""
     with session_scope() as session:
         report = importer.import_csv(session, get_list(session, list_name), file, confirmed=confirmed)
+        audit.record(session, None, "imported", list_name, {"added": report.added, "rejected": len(report.errors)})
     for line in report.errors:
         errors.print(line, markup=False)
     for line in report.suppressed:
@@ -137,5 +138,6 @@ def wipe(
         typer.confirm(f"Erase everything we hold on {email}?", abort=True)
     with session_scope() as session:
         counts = gdpr.wipe(session, email)
+        audit.record(session, None, "wiped", "a person (address not kept)", counts)
     console.print(f"Wiped {email}: " + ", ".join(f"{v} {k}" for k, v in counts.items())
                   + "; a hashed suppression entry remains")

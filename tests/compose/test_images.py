@@ -11,7 +11,7 @@ import lxml.html
 import pytest
 
 from publisher.compose.images import COLUMN_WIDTH, Image, fit_images, lead_image
-from publisher.compose.render import DigestPost, render_digest
+from publisher.compose.render import PostContent, render_digest
 from publisher.ingest.parse import blogger_full_size, parse_feed
 from publisher.ingest.sanitize import sanitize_html
 from tests.compose.sample import TEMPLATES, make_context
@@ -23,8 +23,8 @@ PHOTO = ('<p><a href="https://1.bp.blogspot.com/-C/Y/s2578/quilt.jpg"><img src="
          'w640-h302/quilt.jpg" width="640" height="302"></a></p><p>Leader and ender.</p>')
 
 
-def _post(content: str, image_url: str | None = None, title: str = "Leader & Ender") -> DigestPost:
-    return DigestPost(title=title, link="https://quiltville.blogspot.com/2021/03/x.html", author="Bonnie",
+def _post(content: str, image_url: str | None = None, title: str = "Leader & Ender") -> PostContent:
+    return PostContent(title=title, link="https://quiltville.blogspot.com/2021/03/x.html", author="Bonnie",
                       published=datetime(2021, 3, 25, 9, 0, tzinfo=timezone.utc), content_html=content,
                       feed_title="Quiltville's Quips & Snips!!", image_url=image_url)
 
@@ -33,7 +33,7 @@ def _images(html: str) -> list:
     return lxml.html.fromstring(html).cssselect("img")
 
 
-def _render(posts: list[DigestPost], mode: str = "full") -> str:
+def _render(posts: list[PostContent], mode: str = "full") -> str:
     return render_digest(make_context(posts=posts, content_mode=mode), templates_dir=TEMPLATES).html
 
 

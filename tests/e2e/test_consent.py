@@ -13,7 +13,6 @@ import subprocess
 from contextlib import contextmanager
 
 import httpx
-import pytest
 
 from tests.e2e.test_serve import _serving, _wait_for
 from tests.support.browser import chromium_path, playwright_api

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import chromium_path, playwright_api
+from tests.support.browser import ARTIFACTS, launch_chromium, playwright_api
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LONG_URL = "https://example.com/" + "a-very-long-path-segment-" * 8
 TITLES = ["Knitting a seamless yoke", "Über Maschen und Muster — Teil 2", "A post with wide content"]
 
@@ -65,9 +64,7 @@ def test_preview_renders_in_chromium_without_overflow(browser, previews):
     ARTIFACTS.mkdir(exist_ok=True)
     html_path = previews / "digest.html"
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium_path()), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", "--disable-sync"])
+        browser = launch_chromium(playwright)
         try:
             for width in (600, 375):
                 page = browser.new_page(viewport={"width": width, "height": 900})

@@ -16,7 +16,7 @@ import subprocess
 import httpx
 import pytest
 
-from tests.e2e.test_digest_preview import ARTIFACTS, CHROMIUM, _browser
+from tests.support.browser import ARTIFACTS, launch_chromium, playwright_api
 from tests.e2e.test_serve import FAST_TICKS, _log, _serving, _wait_for
 from tests.support.smtp import free_port
 
@@ -28,8 +28,6 @@ WIDTHS = (1280, 375)
 WIDER_THAN_VIEW = """[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth - 0.5
   && !(e.parentElement && e.parentElement.closest('.scroll'))).slice(0, 8)
   .map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + e.getBoundingClientRect().right)"""
-BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
 @pytest.fixture
@@ -54,11 +52,11 @@ def served(embedded, feed_server, blog):
 
 @pytest.fixture
 def chromium():
-    sync_api = _browser()
+    sync_api = playwright_api()
     pytest.importorskip("axe_playwright_python", reason="axe-playwright-python is not installed (the test extra)")
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        browser = launch_chromium(playwright)
         try:
             yield browser
         finally:

@@ -6,25 +6,13 @@ axe-core with no serious or critical finding. Screenshots at 1280 and 375 px go 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-from pathlib import Path
 
-import pytest
 
 from tests.e2e.test_consent import _serving_app
+from tests.support.browser import ARTIFACTS, launch_chromium, playwright_api
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "correct horse battery"
-
-
-def _browser_api():
-    if not CHROMIUM.exists() or shutil.which("chromium") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have /usr/bin/chromium for the browser test")
-        pytest.skip("no /usr/bin/chromium: the browser test needs Debian's chromium package")
-    return pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
 
 
 def _serious_findings(page) -> list[str]:
@@ -44,7 +32,7 @@ def _fits(page, width: int) -> bool:
 
 
 def test_log_in_make_a_token_log_out_and_be_slowed(embedded):
-    sync_api = _browser_api()
+    sync_api = playwright_api()
     embedded.run("init")
     embedded.env["PUBLISHER_LOGIN_DELAY_SECONDS"] = "30"
     subprocess.run(embedded.command("editors", "add", "ann@example.org", "--admin", "--password-stdin"),
@@ -52,7 +40,7 @@ def test_log_in_make_a_token_log_out_and_be_slowed(embedded):
                    capture_output=True)
     ARTIFACTS.mkdir(exist_ok=True)
     with _serving_app(embedded) as base, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        browser = launch_chromium(playwright)
         try:
             context = browser.new_context(viewport={"width": 375, "height": 740})
             page = context.new_page()

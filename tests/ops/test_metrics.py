@@ -10,7 +10,8 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.ops.conftest import OPS_TOKEN, news_list, ops_client
+from tests.ops.conftest import news_list, ops_client
+from tests.support.editors import ADMIN, EDITOR, make_api_token, make_editor
 from tests.support.servers import Recorder
 from tests.support.smtp import free_port
 
@@ -55,19 +56,25 @@ def test_poll_errors_are_counted_by_kind(embedded, monkeypatch):
     assert samples[("publisher_feeds_failing", ())] == 1
 
 
-def test_metrics_and_ops_need_the_token(embedded, monkeypatch):
+def test_metrics_and_ops_are_for_admins(embedded, monkeypatch):
+    """An admin's API token (Prometheus' bearer token) or PUBLISHER_API_TOKEN opens them; an editor who is no
+    admin is refused; anonymous and forged credentials get 401."""
     embedded.run("init")
     client = ops_client(embedded, monkeypatch)
-    for path in ("/metrics", "/ops"):
+    admin_token = make_api_token(make_editor(ADMIN))
+    editor_token = make_api_token(make_editor(EDITOR))
+    for path in ("/metrics", "/ops", "/ops/status.json"):
         anonymous = client.get(path, headers={"Authorization": ""})
-        assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Basic")
+        assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"] == "Bearer"
         assert client.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
-        assert client.get(path, auth=("anyone", OPS_TOKEN), headers={"Authorization": ""}).status_code == 200
+        assert client.get(path, headers={"Authorization": f"Bearer {editor_token}"}).status_code == 403
+        assert client.get(path, headers={"Authorization": f"Bearer {admin_token}"}).status_code == 200
+        assert client.get(path).status_code == 200  # PUBLISHER_API_TOKEN acts as an admin
     monkeypatch.delenv("PUBLISHER_API_TOKEN")
     from publisher.config import get_settings
 
     get_settings.cache_clear()
-    assert client.get("/metrics").status_code == 403
+    assert client.get("/metrics").status_code == 401
 
 
 def test_healthz_and_readyz_on_embedded_defaults(embedded, monkeypatch):

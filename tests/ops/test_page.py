@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from publisher.web.auth import LEGACY_TOKEN_ACTOR as LEGACY
 from tests.ops.conftest import news_list, ops_client
+from tests.support.browser import launch_chromium, playwright_api
+from tests.support.editors import ADMIN, log_in, make_editor
 from tests.support.servers import Recorder
 
-CHROMIUM = "/usr/bin/chromium"
 
 
 def _queue_ticks(publisher, n: int) -> None:
@@ -36,17 +36,6 @@ def _confirm_and_post(client, action: str, target) -> object:
     return client.post(form_action, data=fields, follow_redirects=False)
 
 
-def _audit(publisher) -> list[tuple[str, str, str]]:
-    import sqlalchemy
-
-    engine = sqlalchemy.create_engine(publisher.env["PUBLISHER_DATABASE_URL"].replace(
-        "postgresql://", "postgresql+psycopg://"))
-    with engine.connect() as connection:
-        rows = connection.execute(sqlalchemy.text("SELECT actor, action, target FROM audit_log ORDER BY id")).all()
-    engine.dispose()
-    return [tuple(r) for r in rows]
-
-
 @pytest.mark.redis
 @pytest.mark.postgres
 def test_page_shows_the_depth_of_a_real_redis_queue_and_purging_it_is_confirmed_and_audited(scaled, monkeypatch):
@@ -59,7 +48,7 @@ def test_page_shows_the_depth_of_a_real_redis_queue_and_purging_it_is_confirmed_
 
     assert done.status_code == 303 and done.headers["location"] == "/ops?done=purge-queue"
     assert _depth(client.get("/ops").text, "celery") == 0
-    assert _audit(scaled) == [("api token", "queue_purged", "queue celery")]
+    assert scaled.audit_log() == [(LEGACY, "queue_purged", "queue celery")]
 
 
 def test_retrying_a_held_row_sends_it_once_the_fault_is_fixed(embedded, feed_server, blog, smtp, monkeypatch):
@@ -79,12 +68,16 @@ def test_retrying_a_held_row_sends_it_once_the_fault_is_fixed(embedded, feed_ser
 
     assert len(smtp.to("carol@example.com")) == received_before + 1
     assert "carol@example.com" not in client.get("/ops").text
-    assert _audit(embedded) == [("api token", "delivery_retried", f"delivery #{row_id}")]
+    assert embedded.audit_log() == [(LEGACY, "delivery_retried", f"delivery #{row_id}")]
 
 
 def test_an_action_needs_the_form_token_and_a_confirmation(embedded, feed_server, blog, smtp, monkeypatch):
+    """An admin's browser (a session cookie, which any site's form would carry too) must send the session's
+    CSRF token and confirm."""
     news_list(embedded, feed_server.url, blog, "alice@example.com")
     client = ops_client(embedded, monkeypatch)
+    del client.headers["Authorization"]
+    log_in(client, make_editor(ADMIN), next_path="/ops")
     page = client.get("/ops/confirm/purge-queue/celery").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
@@ -94,7 +87,7 @@ def test_an_action_needs_the_form_token_and_a_confirmation(embedded, feed_server
     assert client.post("/ops/actions/purge-queue/celery", data={"csrf_token": token}).status_code == 400
     assert client.get("/ops/confirm/drop-database/1").status_code == 404
     assert client.post("/ops/actions/pause-send/999", data={"confirmed": "yes", "csrf_token": token}).status_code == 404
-    assert _audit(embedded) == []
+    assert embedded.audit_log() == []
 
 
 def test_a_failing_feed_is_on_the_page_with_its_error(embedded, monkeypatch):
@@ -109,9 +102,7 @@ def test_a_failing_feed_is_on_the_page_with_its_error(embedded, monkeypatch):
 
 
 def test_page_fits_a_375_pixel_screen_with_its_charts(embedded, feed_server, blog, smtp, monkeypatch, tmp_path):
-    if not Path(CHROMIUM).exists() or not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = playwright_api()
     news_list(embedded, feed_server.url, blog, "alice@example.com", "carol@example.com")
     smtp.refuse_rcpt("carol@example.com", "550 5.1.1 no such user " + "x" * 300)
     embedded.run("digest", "send", "--list", "news", check=False)
@@ -119,8 +110,7 @@ def test_page_fits_a_375_pixel_screen_with_its_charts(embedded, feed_server, blo
     assert "<script" not in html and "http://" not in html.split("<main>")[0]  # no CDN, no script
     (tmp_path / "ops.html").write_text(html)
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox",
-                                                                              "--disable-gpu"])
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 375, "height": 800})
             page.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:")
@@ -155,6 +145,6 @@ def test_pause_then_retry_a_send_that_lost_its_mail_server(embedded, feed_server
     assert _confirm_and_post(client, "retry-send", 1).status_code == 303
 
     assert [m.rcpt_tos for m in smtp.messages] == [("alice@example.com",)]
-    assert _audit(embedded) == [("api token", "paused", "digest #1"), ("api token", "resumed", "digest #1")]
+    assert embedded.audit_log() == [(LEGACY, "paused", "digest #1"), (LEGACY, "resumed", "digest #1")]
     sends = client.get("/ops").text.split('id="sends"')[1].split('id="failures"')[0]
     assert '<td colspan="10" class="muted">none</td>' in sends  # the send finished: nothing left to act on

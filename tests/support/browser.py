@@ -26,3 +26,13 @@ def playwright_api():
         pytest.skip(f"browser test skipped: Chromium is missing at {path}; {HOW_TO_GET}")
     return pytest.importorskip("playwright.sync_api",
                                reason="browser test skipped: playwright is not installed (pip install -e '.[test]')")
+
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"  # screenshots (not committed)
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium, headless, without the background traffic a test does not want."""
+    return playwright.chromium.launch(executable_path=str(chromium_path()), args=LAUNCH_ARGS)

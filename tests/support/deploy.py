@@ -48,6 +48,22 @@ class Publisher:
                 os.killpg(process.pid, signal.SIGKILL)
         self._workers.clear()
 
+    def query(self, sql: str) -> list[tuple]:
+        """Rows of one SELECT on the deployment's database (what its own tables recorded)."""
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(self.env["PUBLISHER_DATABASE_URL"].replace(
+            "postgresql://", "postgresql+psycopg://"))
+        try:
+            with engine.connect() as connection:
+                return [tuple(row) for row in connection.execute(sqlalchemy.text(sql))]
+        finally:
+            engine.dispose()
+
+    def audit_log(self) -> list[tuple[str, str, str]]:
+        """(actor, action, target) of each audit entry, oldest first."""
+        return self.query("SELECT actor, action, target FROM audit_log ORDER BY id")
+
     def worker_logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.workdir.glob("worker-*.log")))
 

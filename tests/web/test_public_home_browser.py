@@ -10,12 +10,10 @@ import pytest
 import uvicorn
 
 from publisher.web.app import create_app
-from tests.e2e.test_digest_preview import ARTIFACTS, CHROMIUM, _browser
+from tests.support.browser import ARTIFACTS, launch_chromium, playwright_api
 from tests.support.smtp import free_port
 from tests.web.test_public_home import TITLE, blog, sent  # noqa: F401 - fixtures
 
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
 @pytest.fixture
@@ -35,9 +33,9 @@ def site(settings, sent):  # noqa: F811 - the fixture imported above
 
 @pytest.fixture
 def browser_page(site):
-    sync_api = _browser()
+    sync_api = playwright_api()
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 375, "height": 800})
             # Only our site: the blog's images and links elsewhere simply do not load.
