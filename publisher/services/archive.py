@@ -9,11 +9,11 @@ import lxml.html
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from publisher.store.posts import latest_posts_for_list
 from publisher.compose.message import FALLBACK_NAME
 from publisher.compose.render import NAME, PREFERENCES_URL, UNSUBSCRIBE_URL, list_page_url
 from publisher.errors import NotFoundError
 from publisher.models import Digest, DigestStatus, MailingList, Post
+from publisher.store.posts import latest_posts_for_list
 
 # Mail templates mark what only its reader may follow (left out of the page), and the "View in your browser"
 # link (on the page, a link to subscribe instead).
@@ -37,7 +37,7 @@ def public_list(session: Session, name: str) -> MailingList:
 
 def recent_posts(session: Session, mailing_list: MailingList, limit: int = 10) -> list[Post]:
     """The newest posts of the list's feeds, newest first."""
-    return list(reversed(latest_posts_for_list(session, mailing_list, limit=limit)))
+    return latest_posts_for_list(session, mailing_list, limit=limit)
 
 
 def archived_digests(session: Session, mailing_list: MailingList) -> list[Digest]:

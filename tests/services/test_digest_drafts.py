@@ -67,7 +67,7 @@ def test_a_long_link_in_the_note_is_never_broken_in_the_text_part(db, consent_se
 
 def test_without_a_draft_the_template_subject_and_no_note(db, consent_settings, news):
     rendered = digests.preview_digest(db, consent_settings, news).rendered
-    assert rendered.subject == "news: Knitting a seamless yoke"
+    assert rendered.subject == "Knitting a seamless yoke"  # one post: its title (issue 15's default)
     assert 'class="intro' not in rendered.html
 
 

@@ -8,7 +8,7 @@ import pytest
 from publisher.errors import InvalidInputError
 from publisher.models import Feed
 from publisher.services.identity import identity_of, update_list_identity
-from publisher.services.lists import create_list
+from publisher.services.lists import insert_list
 from tests.support.consent import make_list
 
 FEED = "https://blog.example.org/news/feed"
@@ -62,7 +62,7 @@ def test_bad_identity_values_are_refused_naming_the_option(db, news, option, val
         update_list_identity(db, news, **{option: value})
     assert f"--{option.replace('_', '-')}" in str(caught.value)
     with pytest.raises(InvalidInputError):
-        create_list(db, name="other", feed_urls=[FEED], **{option: value})
+        insert_list(db, name="other", feed_urls=[FEED], **{option: value})
 
 
 def test_a_feed_title_that_is_hostile_becomes_one_short_line_and_a_bad_site_link_is_dropped(db, news):

@@ -18,7 +18,7 @@ from tests.services.test_subscriber_bounces import sent  # noqa: F401 - the fixt
 def _mailto_of(db, settings, sent, subscriber_id: int) -> str:  # noqa: F811
     digest = db.get(Digest, sent.digest_id)
     row = db.scalar(select(Delivery).where(Delivery.digest_id == digest.id, Delivery.subscriber_id == subscriber_id))
-    return DigestMailing.for_digest(settings, digest, sent.news).recipient(row).unsubscribe_mailto
+    return DigestMailing.for_digest(db, settings, digest, sent.news).recipient(row).unsubscribe_mailto
 
 
 def _mail_from_client(mailto: str, sender: str) -> tuple[str, bytes]:

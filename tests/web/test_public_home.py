@@ -79,7 +79,7 @@ def test_the_archive_shows_the_mailed_digest_without_anything_personal(client, b
     index = _page(client.get("/archive/news/", headers=BROWSER))
     [link] = index.cssselect("ul.digests a")
     assert link.get("href") == f"/archive/news/{sent}"
-    assert link.text_content() == f"{TITLE}: 2 new posts — Star blocks"
+    assert link.text_content() == f"{TITLE}: 2 new posts — Binding & <borders>"  # the newest, first in it
 
     [mail] = smtp.to("ann@example.com")
     mailed = lxml.html.fromstring(mail.message.get_body(("html",)).get_content())

@@ -62,7 +62,7 @@ def test_a_confirmation_is_signed_carries_verp_and_no_list_headers(app, client, 
     assert parse_mail_verp(SECRET, received.mail_from) == row.id  # a bounce names this mail
     assert received.mail_from.endswith("@bounces.example.org")
     message = received.message
-    assert message["Subject"] == "Confirm your subscription to news"
+    assert message["Subject"] == "Confirm your subscription to news blog"  # the blog (its feed's title)
     assert message["To"] == "Reader <reader@example.com>"
     assert message["Auto-Submitted"] == "auto-generated"
     for absent in ("List-Unsubscribe", "List-Unsubscribe-Post", "List-Id"):
