@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -47,7 +48,7 @@ def list_members(
     with session_scope() as session:
         rows = members.members(session, get_list(session, list_name), status=status)
     if as_json:
-        print_json([row.as_json() for row in rows])
+        print_json([asdict(row) for row in rows])
         return
     table = Table("email", "name", "status", "since", "source", "cadence")
     for row in rows:

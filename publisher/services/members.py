@@ -36,20 +36,25 @@ REASONS = {
 
 
 @dataclass(frozen=True)
-class Member:
+class SubscriberRow:
+    """One person on one list, as the command line, the pages and the API show them."""
+
     email: str
     name: str | None
+    list_name: str
     status: str
     source: str | None
     subscribed_at: datetime | None
     confirmed_at: datetime | None
     unsubscribed_at: datetime | None
-    cadence: str | None
+    cadence: str | None  # None: the list's
+    timezone: str | None  # None: the list's
 
-    def as_json(self) -> dict:
-        return {"email": self.email, "name": self.name, "status": self.status, "source": self.source,
-                "subscribed_at": self.subscribed_at, "confirmed_at": self.confirmed_at,
-                "unsubscribed_at": self.unsubscribed_at, "cadence": self.cadence}
+
+def subscriber_row(s: Subscription, list_name: str) -> SubscriberRow:
+    return SubscriberRow(email=s.subscriber.email, name=s.subscriber.name, list_name=list_name, status=s.status,
+                         source=s.source, subscribed_at=s.consent_at or s.created_at, confirmed_at=s.confirmed_at,
+                         unsubscribed_at=s.unsubscribed_at, cadence=s.cadence, timezone=s.timezone)
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ class Added:
     confirmation_note: str | None = None  # why no confirmation mail went, and what to do instead
 
 
-def members(session: Session, mailing_list: MailingList, *, status: str | None = None) -> list[Member]:
+def members(session: Session, mailing_list: MailingList, *, status: str | None = None) -> list[SubscriberRow]:
     """Everyone on the list (or those of one status), in the order they joined."""
     if status is not None and status not in {s.value for s in SubscriptionStatus}:
         raise InvalidInputError(f"status must be one of {', '.join(s.value for s in SubscriptionStatus)}, "
@@ -67,8 +72,7 @@ def members(session: Session, mailing_list: MailingList, *, status: str | None =
     query = select(Subscription).where(Subscription.list_id == mailing_list.id).order_by(Subscription.id)
     if status is not None:
         query = query.where(Subscription.status == status)
-    return [Member(s.subscriber.email, s.subscriber.name, s.status, s.source, s.consent_at or s.created_at,
-                   s.confirmed_at, s.unsubscribed_at, s.cadence) for s in session.scalars(query)]
+    return [subscriber_row(s, mailing_list.name) for s in session.scalars(query)]
 
 
 def add_member(session: Session, settings: Settings, mailing_list: MailingList, *, email: str,

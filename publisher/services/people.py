@@ -4,34 +4,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from publisher.config import Settings
 from publisher.errors import InvalidInputError
-from publisher.models import Subscription, SubscriptionStatus
+from publisher.models import SubscriptionStatus
 from publisher.services import importer, members, suppression
+from publisher.services.members import SubscriberRow, subscriber_row
 from publisher.services.lists import get_list
 from publisher.services.subscribers import find_subscriber, normalize_email, unsubscribe
 from publisher.store import subscribers as store
 
 MAX_PAGE = 500
 EDITOR_SUPPRESSION = "editor"
-
-
-@dataclass(frozen=True)
-class SubscriberRow:
-    email: str
-    name: str | None
-    list_name: str
-    status: str
-    source: str | None
-    subscribed_at: datetime | None
-    confirmed_at: datetime | None
-    unsubscribed_at: datetime | None
-    cadence: str | None
-    timezone: str | None
 
 
 @dataclass(frozen=True)
@@ -50,7 +36,7 @@ def search_subscribers(session: Session, *, list_name: str | None = None, text: 
     list_id = get_list(session, list_name).id if list_name else None
     total, page = store.search(session, list_id=list_id, text=text.strip(), status=status, limit=limit,
                                offset=offset)
-    return SearchResult(total=total, rows=[_row(s, name) for s, name in page])
+    return SearchResult(total=total, rows=[subscriber_row(s, name) for s, name in page])
 
 
 def add_subscriber(session: Session, settings: Settings, *, list_name: str, email: str, name: str | None = None,
@@ -61,7 +47,7 @@ def add_subscriber(session: Session, settings: Settings, *, list_name: str, emai
     mailing_list = get_list(session, list_name)
     added = members.add_member(session, settings, mailing_list, email=email, name=name, confirmed=confirmed,
                                source=source)
-    return _row(added.subscription, mailing_list.name)
+    return subscriber_row(added.subscription, mailing_list.name)
 
 
 def import_subscribers(session: Session, *, list_name: str, data: bytes, filename: str,
@@ -80,9 +66,3 @@ def suppress_address(session: Session, *, email: str, list_name: str | None = No
     if list_id is not None and subscriber is not None and store.subscription_of(
             session, subscriber_id=subscriber.id, list_id=list_id):
         unsubscribe(session, subscriber_id=subscriber.id, list_id=list_id, source="editor")
-
-
-def _row(s: Subscription, list_name: str) -> SubscriberRow:
-    return SubscriberRow(email=s.subscriber.email, name=s.subscriber.name, list_name=list_name, status=s.status,
-                         source=s.source, subscribed_at=s.consent_at or s.created_at, confirmed_at=s.confirmed_at,
-                         unsubscribed_at=s.unsubscribed_at, cadence=s.cadence, timezone=s.timezone)
