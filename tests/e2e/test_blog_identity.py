@@ -53,11 +53,11 @@ def test_the_digest_names_the_blog_and_follows_it_when_renamed(embedded, feed_se
     assert re.fullmatch(r"https://news.example.org/archive/weekly/\d+", browser.get("href"))
 
     blog.title = "Quiltville"  # renamed on Blogger: the next poll brings the new name
-    first = blog.add_post("Star blocks")
-    blog.add_post("Binding")
+    blog.add_post("Star blocks")
+    newest = blog.add_post("Binding")
     _send(embedded)
     renamed = smtp.to("alice@example.com")[1].message
-    assert renamed["Subject"] == f"Quiltville: 2 new posts — {first.title}"
+    assert renamed["Subject"] == f"Quiltville: 2 new posts — {newest.title}"  # the newest leads the digest
     assert renamed["From"].addresses[0].display_name == "Quiltville"
 
 
@@ -70,7 +70,7 @@ def test_what_the_editor_sets_wins_over_the_feed(embedded, feed_server, blog, sm
     blog.add_post("Two")
     _send(embedded)
     message = smtp.to("alice@example.com")[0].message
-    assert message["Subject"] == "Bonnie's Quilts: 2 new posts — One"
+    assert message["Subject"] == "Bonnie's Quilts: 2 new posts — Two"  # the newest leads the digest
     html = message.get_body(("html",)).get_content()
     assert 'href="https://quilts.example.com/"' in html and "Renamed on Blogger" not in html
     [logo] = lxml.html.fromstring(html).cssselect("img.logo")
