@@ -128,10 +128,13 @@ def session_scope() -> Iterator[Session]:
     session = _sessionmaker_for(get_settings().database_url)()
     try:
         yield session
-        session.commit()
     except BaseException:
         session.rollback()
         raise
+    else:
+        # Not rolled back if it fails: in process (the embedded CLI) a task queued by this commit runs inside it,
+        # after the rows are committed, and its error is the one to report. close() ends any transaction left.
+        session.commit()
     finally:
         session.close()
 

@@ -79,8 +79,8 @@ def test(
         audit.record(session, None, "test_sent", list_name, {"to": result.to})
     with session_scope() as session:  # embedded CLI: the worker ran in this process at commit
         state = sending.test_state(session, result.mail_id)
-    console.print(f"Test mail #{result.mail_id} {result.subject!r} to {result.to}: {state}", markup=False,
-                  highlight=False)
+    console.print(f"Subject: {result.subject}", markup=False, highlight=False)
+    console.print(f"Test mail #{result.mail_id} to {result.to}: {state}", markup=False, highlight=False)
 
 
 def _nobody_to_send_to(list_name: str, pending: int) -> str:

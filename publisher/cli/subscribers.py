@@ -11,7 +11,7 @@ from rich.table import Table
 from publisher.cli.output import console, errors, print_json, when
 from publisher.config import get_settings
 from publisher.db import session_scope
-from publisher.services import audit, gdpr, importer, members
+from publisher.services import audit, gdpr, importer, mails, members
 from publisher.services import subscribers as subscriber_service
 from publisher.services.lists import get_list
 
@@ -31,11 +31,23 @@ def add(
                                    confirmed=confirmed)
         address, status = added.subscription.subscriber.email, added.subscription.status
     console.print(f"{address} on {list_name}: {status}", markup=False, highlight=False)
-    if added.confirmation_sent:
+    confirmation = added.confirmation
+    if confirmation is None:
+        return
+    if confirmation.mail_id is None:
+        errors.print(f"note: {confirmation.note}", markup=False, highlight=False)
+        return
+    with session_scope() as session:  # embedded: the worker ran in this process when the mail was queued
+        state = mails.state(session, confirmation.mail_id)
+    if state == "sent":
         console.print(f"Sent the confirmation mail to {address}: they are on the list once they follow its link",
                       markup=False, highlight=False)
-    elif added.confirmation_note:
-        errors.print(f"note: {added.confirmation_note}", markup=False, highlight=False)
+    elif state == "pending":
+        console.print(f"Queued the confirmation mail to {address} (a worker sends it): they are on the list once "
+                      "they follow its link", markup=False, highlight=False)
+    else:
+        errors.print(f"note: the confirmation mail could not be sent yet: {state}; it is retried (see `publisher "
+                     f"status`). Meanwhile {confirmation.how_else}", markup=False, highlight=False)
 
 
 @app.command("list")

@@ -16,6 +16,7 @@ from publisher.errors import InvalidInputError, NotFoundError
 from publisher.models import MailingList, Subscription, SubscriptionStatus, Suppression
 from publisher.models.suppression import address_hash
 from publisher.services import suppression
+from publisher.services.signup import Confirmation, send_confirmation_now
 from publisher.services.subscribers import (
     SuppressedAddressError,
     canonical_email,
@@ -60,8 +61,7 @@ def subscriber_row(s: Subscription, list_name: str) -> SubscriberRow:
 @dataclass(frozen=True)
 class Added:
     subscription: Subscription
-    confirmation_sent: bool = False
-    confirmation_note: str | None = None  # why no confirmation mail went, and what to do instead
+    confirmation: Confirmation | None = None  # the confirmation mail queued for a pending addition
 
 
 def members(session: Session, mailing_list: MailingList, *, status: str | None = None) -> list[SubscriberRow]:
@@ -86,10 +86,8 @@ def add_member(session: Session, settings: Settings, mailing_list: MailingList, 
     if subscription.status != SubscriptionStatus.PENDING:
         return Added(subscription)
     session.commit()  # the person exists before their mail goes (its link names them)
-    from publisher.services.signup import send_confirmation_now
 
-    note = send_confirmation_now(session, settings, mailing_list, subscription)
-    return Added(subscription, confirmation_sent=note is None, confirmation_note=note)
+    return Added(subscription, send_confirmation_now(session, settings, mailing_list, subscription))
 
 
 def _refuse_suppressed(session: Session, mailing_list: MailingList, address: str) -> None:

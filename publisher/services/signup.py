@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from publisher.config import Settings
 from publisher.errors import NotFoundError, RateLimitedError
-from publisher.models import MailingList, Subscription, SubscriptionStatus
+from publisher.models import Mail, MailingList, Subscription, SubscriptionStatus
 from publisher.models.base import utcnow
 from publisher.services import links, mails, ratelimit
 from publisher.services.identity import identity_of
@@ -89,11 +89,11 @@ def _request(session: Session, settings: Settings, mailing_list: MailingList, *,
     # Pending, or ended: asking again is allowed, and nothing changes until the new link is followed.
     queued = _queue_confirmation(session, settings, mailing_list, subscription, name=name, now=now,
                                  counted=counted)
-    return SignupResult(Outcome.MAIL_QUEUED if queued else Outcome.QUIET, subscription.id)
+    return SignupResult(Outcome.MAIL_QUEUED if queued is not None else Outcome.QUIET, subscription.id)
 
 
 def _queue_confirmation(session, settings: Settings, mailing_list: MailingList, subscription: Subscription, *,
-                        name: str | None, now: datetime, counted: list[int]) -> bool:
+                        name: str | None, now: datetime, counted: list[int]) -> Mail | None:
     """At most confirm_mail_limit_per_day mails per mailbox (victim+1@x and victim+2@x are one): the event
     is committed with the queued mail, so two racing requests cannot both pass. The mail itself goes from a
     worker (services.mails): a mail server that is slow or down delays it, never this request."""
@@ -101,33 +101,41 @@ def _queue_confirmation(session, settings: Settings, mailing_list: MailingList, 
     key = ratelimit.mailbox(address)
     if ratelimit.count_recent(session, ratelimit.CONFIRM_MAIL, key, window=timedelta(hours=24),
                               now=now) >= settings.confirm_mail_limit_per_day:
-        return False
+        return None
     counted.append(ratelimit.record(session, ratelimit.CONFIRM_MAIL, key, now=now).id)
     ref = SubscriptionRef(subscriber_id=subscription.subscriber_id, list_id=mailing_list.id)
     token = make_expiring_token(settings.resolved_secret_key(), CONFIRM, ref, email=address, name=name)
     variables = {"list_name": identity_of(session, mailing_list).title, "base_url": settings.base_url,
                  "confirm_url": f"{settings.base_url.rstrip('/')}/confirm/{token}",
                  "hours": int(settings.confirm_token_hours), "postal_address": settings.postal_address}
-    mails.queue_mail(session, settings, kind=CONFIRM_MAIL, template="confirm", variables=variables, email=address,
-                     name=name or subscription.subscriber.name, mailing_list=mailing_list,
-                     subscriber_id=subscription.subscriber_id)
+    mail = mails.queue_mail(session, settings, kind=CONFIRM_MAIL, template="confirm", variables=variables,
+                            email=address, name=name or subscription.subscriber.name, mailing_list=mailing_list,
+                            subscriber_id=subscription.subscriber_id)
     session.commit()
-    return True
+    return mail
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What became of the confirmation mail an editor's addition asks for."""
+
+    mail_id: int | None  # the queued mail (services.mails.state tells how it went); None: not queued
+    note: str | None  # why none was queued
+    how_else: str  # what the editor can do if the mail does not reach them
 
 
 def send_confirmation_now(session: Session, settings: Settings, mailing_list: MailingList,
-                          subscription: Subscription) -> str | None:
+                          subscription: Subscription) -> Confirmation:
     """An editor added someone without --confirmed: they get the same confirmation mail a sign-up sends
-    (same daily limit per mailbox, queued the same way). None when it is on its way; else why not and what
-    the editor can do."""
+    (same daily limit per mailbox, queued and retried the same way)."""
     address, shown = subscription.subscriber.email, mailing_list.name
     how = (f"they can sign up themselves at {settings.base_url.rstrip('/')}/subscribe/{quote(shown, safe='')}, "
            f"or, if they consented already, `publisher subscribers confirm {address} --list {shown}`")
-    queued = _queue_confirmation(session, settings, mailing_list, subscription, name=subscription.subscriber.name,
-                                 now=utcnow(), counted=[])
-    if not queued:
-        return f"a confirmation mail already went to {address} in the last 24 hours: {how}"
-    return None
+    mail = _queue_confirmation(session, settings, mailing_list, subscription, name=subscription.subscriber.name,
+                               now=utcnow(), counted=[])
+    if mail is None:
+        return Confirmation(None, f"a confirmation mail already went to {address} in the last 24 hours: {how}", how)
+    return Confirmation(mail.id, None, how)
 
 
 def confirm_signup(session: Session, settings: Settings, token: str, *, ip: str | None = None) -> Subscription:

@@ -59,12 +59,13 @@ def test_ten_long_posts_fit_the_budget_and_are_all_listed(embedded, weekly_of_te
     assert len(body.encode()) <= BUDGET_KB * 1024
     tree = lxml.html.fromstring(body)
     titles = [" ".join(h.text_content().split()) for h in tree.find_class("post-title")]
-    assert titles == [" ".join(title.split()) for title, _ in weekly_of_ten]  # all ten, in order
+    newest_first = list(reversed(weekly_of_ten))  # added oldest to newest; the digest leads with the newest
+    assert titles == [" ".join(title.split()) for title, _ in newest_first]  # all ten, in order
     assert len(tree.find_class("read-more")) == 10  # each, excerpt or not, links to the post
     assert "Unsubscribe" in body and "Unsubscribe:" in text  # the footer is inside what Gmail shows
     shown = _letters(tree.text_content())
     first_ending, last_ending = (_letters(lxml.html.fromstring(post).text_content())[-60:]
-                                 for post in (weekly_of_ten[0][1], weekly_of_ten[-1][1]))
+                                 for post in (newest_first[0][1], newest_first[-1][1]))
     assert first_ending in shown  # the first post is there in full, to its last words
     assert last_ending not in shown  # the last one is an excerpt
 

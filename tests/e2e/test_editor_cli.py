@@ -28,7 +28,7 @@ def test_a_test_send_reaches_one_address_and_records_no_send(embedded, feed_serv
     embedded.run("lists", "create", "news", "--feed", feed_server.url, "--cadence", "weekly", "--day", "friday")
     embedded.run("subscribers", "add", "alice@example.com", "--list", "news", "--confirmed")
     sent = embedded.run("digest", "test", "--list", "news", "--to", "editor@example.org")
-    assert "'[Test] " in sent.stdout and sent.stdout.rstrip().endswith("to editor@example.org: sent")
+    assert "Subject: [Test] " in sent.stdout and sent.stdout.rstrip().endswith("to editor@example.org: sent")
     assert [list(m.rcpt_tos) for m in smtp.messages] == [["editor@example.org"]]
     assert smtp.messages[0].message["Subject"].startswith("[Test] ")
     status = json.loads(embedded.run("status", "--json").stdout)

@@ -30,7 +30,8 @@ def test_links_follow_the_port_serve_listens_on(embedded, feed_server, blog, smt
     embedded.env.pop("PUBLISHER_BASE_URL")
     port = free_port()
     log = open(embedded.workdir / "serve.log", "wb")  # noqa: SIM115 - the server writes to it until stopped
-    server = subprocess.Popen(embedded.command("serve", "--port", str(port), "--no-worker"), cwd=embedded.workdir,
+    # With its worker: the web app renders the confirmation (its link), the worker sends it.
+    server = subprocess.Popen(embedded.command("serve", "--port", str(port)), cwd=embedded.workdir,
                               env=embedded.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_for(lambda: _serving(port), 30, "the web app to listen")
@@ -63,7 +64,7 @@ def test_the_digest_orders_posts_newest_first(embedded, feed_server, blog, smtp)
     embedded.run("subscribers", "add", "ann@example.com", "--list", "news", "--confirmed")
     embedded.run("digest", "send", "--list", "news")
     message = smtp.to("ann@example.com")[-1].message
-    assert message["Subject"].startswith("news: Third")
+    assert message["Subject"].endswith("2 new posts — Third")  # the subject names the newest, which leads
     html = message.get_body(("html",)).get_content()
     assert html.index("Third") < html.index("Second")
 

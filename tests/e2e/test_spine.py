@@ -22,7 +22,7 @@ def _set_up(publisher, feed_server, blog):
     publisher.run("subscribers", "add", "carol@example.com", "--list", "news")  # never confirmed (mailed to ask)
 
 
-CONFIRMATION = "Confirm your subscription to news"
+CONFIRMATION = "Confirm your subscription to Example Blog"  # the blog, by its feed's title
 
 
 def _digests(smtp) -> list:

@@ -54,7 +54,7 @@ def test_sign_up_while_the_mail_server_is_down_mails_one_confirmation_once_it_is
         _wait_for(lambda: sink.to("reader@example.com"), 60, "the confirmation\n" + _log(publisher))
         time.sleep(4)  # retries and sweeps that might still be on their way
         [received] = sink.to("reader@example.com")
-        assert received.message["Subject"] == "Confirm your subscription to news"
+        assert received.message["Subject"] == "Confirm your subscription to Example Blog"  # the blog
         assert re.search(r"https://news\.example\.org/confirm/\S+", received.message.get_body(("plain",)).get_content())
     finally:
         os.killpg(server.pid, signal.SIGTERM)
