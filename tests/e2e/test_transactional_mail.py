@@ -83,7 +83,7 @@ def test_a_test_send_is_signed_and_goes_the_same_way(embedded, feed_server, blog
                        if name == b"mail._domainkey.example.org." else None)
     assert parse_mail_verp(SECRET, received.mail_from) is not None
     message = received.message
-    assert message["Subject"].startswith("[Test] instant: ")
+    assert message["Subject"].startswith("[Test] ") and "Worth a test" in message["Subject"]
     assert message["List-Id"] and message["List-Unsubscribe"] is None  # the editor is not subscribed
     assert "Worth a test" in message.get_body(("html",)).get_content()
     # Nothing of the list moved: its reader is not sent anything again.
