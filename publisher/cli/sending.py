@@ -16,7 +16,7 @@ from publisher.config import get_settings
 from publisher.db import session_scope
 from publisher.models import DigestStatus
 from publisher import queue
-from publisher.services import audit, controls, sending
+from publisher.services import audit, controls, mails, sending
 from publisher.services.lists import get_list
 from publisher.services.subscribers import subscriber_counts
 
@@ -78,7 +78,7 @@ def test(
         result = sending.test_send(session, get_settings(), list_name=list_name, to=to)
         audit.record(session, None, "test_sent", list_name, {"to": result.to})
     with session_scope() as session:  # embedded CLI: the worker ran in this process at commit
-        state = sending.test_state(session, result.mail_id)
+        state = mails.state(session, result.mail_id)
     console.print(f"Subject: {result.subject}", markup=False, highlight=False)
     console.print(f"Test mail #{result.mail_id} to {result.to}: {state}", markup=False, highlight=False)
 

@@ -5,18 +5,17 @@ whatever the editor set stays as they set it."""
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from publisher.compose.headers import has_control_characters
 from publisher.compose.identity import ACCENT_FORM, DEFAULT_ACCENT, TITLE_LIMIT, BlogIdentity, one_line, web_url
 from publisher.errors import InvalidInputError
 from publisher.models import Feed, ListFeed, MailingList
 
 DESCRIPTION_LIMIT = 1000
 _HEX_COLOUR = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
-_CONTROLS = ("Cc", "Cf", "Zl", "Zp", "Cs")
 
 
 def identity_of(session: Session, mailing_list: MailingList) -> BlogIdentity:
@@ -63,7 +62,7 @@ def clean_identity(*, title: str | None = None, site_url: str | None = None, des
 def _text(value: str | None, option: str, limit: int) -> str | None:
     if not value:
         return value
-    if any(unicodedata.category(c) in _CONTROLS for c in value):
+    if has_control_characters(value):
         raise InvalidInputError(f"{option} has a line break, tab or other control character: use one line of text")
     value = value.strip()
     if len(value) > limit:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from publisher.compose.headers import has_control_characters, single_address
+from publisher.compose.render import CONTENT_MODES
 from publisher.compose.schedule import latest_slot
 from publisher.config import Settings
 from publisher.errors import AlreadyExistsError, InvalidInputError, NotFoundError
@@ -23,7 +24,6 @@ from publisher.store import lists as store
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 MAX_LIST_NAME = 200
 DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-CONTENT_MODES = ("full", "excerpt")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def send_now(session: Session, settings: Settings, *, list_name: str) -> Digest 
 class TestSend:
     to: str
     subject: str
-    mail_id: int  # its row in the mails ledger: `test_state` tells how it went
+    mail_id: int  # its row in the mails ledger: `mails.state` tells how it went
 
 
 def test_send(session: Session, settings: Settings, *, list_name: str, to: str) -> TestSend:
@@ -38,11 +38,6 @@ def test_send(session: Session, settings: Settings, *, list_name: str, to: str) 
     (the embedded CLI's worker runs at the commit, in process)."""
     mail = mails.send_test(session, settings, get_list(session, list_name), to=to)
     return TestSend(to=mail.email, subject=mail.subject, mail_id=mail.id)
-
-
-def test_state(session: Session, mail_id: int) -> str:
-    """'sent', 'pending', 'soft_failed (the server's reply)' ..."""
-    return mails.state(session, mail_id)
 
 
 def start_send(session: Session, settings: Settings, digest_id: int) -> int:

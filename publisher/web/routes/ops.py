@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from publisher.errors import InvalidInputError, NotFoundError, PublisherError
 from publisher.models import Editor
 from publisher.models.base import utcnow
+from publisher.queue import enqueue
 from publisher.services import audit, ops_actions, ops_charts
 from publisher.services.metrics import render_metrics
 from publisher.services.status import collect_status
@@ -57,8 +58,7 @@ def ops_page(request: Request, _actor: OpsDep, session: SessionDep, settings: Se
 
 
 @router.get("/ops/confirm/{action}/{target}", response_class=HTMLResponse, include_in_schema=False)
-def confirm(request: Request, action: str, target: str, _actor: OpsDep, session: SessionDep,
-            settings: SettingsDep) -> HTMLResponse:
+def confirm(request: Request, action: str, target: str, _actor: OpsDep, session: SessionDep) -> HTMLResponse:
     if action not in ops_actions.ACTIONS:
         raise HTTPException(404, f"no action {action!r}")
     try:
@@ -76,11 +76,8 @@ def act(action: str, target: str, actor: OpsDep, session: SessionDep,
     if confirmed != "yes":
         raise HTTPException(400, "the action was not confirmed")
     wake = _run_action(session, actor, action, target)
-    session.commit()  # the worker woken below must see the change
     if wake is not None:
-        from workers.tasks import send_digest
-
-        send_digest.delay(wake)
+        enqueue(session, "send_digest", wake)  # sent when the request's transaction commits
     return RedirectResponse(f"/ops?done={action}", status_code=303)
 
 
