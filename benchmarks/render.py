@@ -72,11 +72,9 @@ def main() -> None:
     signed = prepare(rendered, sender=sender, list_id=list_id, signer=signer)
     with_dkim = _best(lambda i: signed.build(_recipient(i)), repeat=3, number=200)
     unsigned = prepared.build(_recipient(0))
-    body = unsigned.partition(b"\r\n\r\n")[2]
     whole_body = _best(lambda i: signer.sign(unsigned), repeat=3, number=200)
-    reused = _best(lambda i: signer.sign(unsigned, body_hash=signed._body_hash(body)),
-                   repeat=3, number=200)
-    size = len(prepared.build(_recipient(0)))
+    rsa_only = _best(lambda i: signer.keys[0].sign(unsigned[:600]), repeat=3, number=200)
+    size = len(unsigned)
 
     print(f"digest: 10 posts, message {size / 1024:.0f} KiB")
     print(f"premailer (once per digest):          {premailer * 1e3:8.2f} ms")
@@ -86,10 +84,8 @@ def main() -> None:
     print(f"build_message without prepare:        {unprepared * 1e3:8.3f} ms   (prepare per call)")
     print(f"per recipient with DKIM (RSA-2048):   {with_dkim * 1e3:8.3f} ms   "
           f"(DKIM adds {(with_dkim - per_recipient) * 1e3:.2f} ms)")
-    print(f"signing, body hashed whole:           {whole_body * 1e3:8.3f} ms")
-    print(f"signing, static prefix hashed once:   {reused * 1e3:8.3f} ms   ({signed.body_prefix:,} of "
-          f"{len(body):,} body bytes precede the first personal value)")
-
+    print(f"signing a built message afresh:       {whole_body * 1e3:8.3f} ms   (body hashed whole)")
+    print(f"of which the RSA-2048 signature:      {rsa_only * 1e3:8.3f} ms   (one OpenSSL call; the floor)")
 
 if __name__ == "__main__":
     main()

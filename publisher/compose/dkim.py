@@ -60,12 +60,16 @@ class DKIMSigner:
         self._wanted = {name.lower() for name in headers}
         self._order = [name.lower() for name in headers]
 
-    def sign(self, message: bytes, *, body_hash: bytes | None = None, now: int | None = None) -> bytes:
-        """The message with a DKIM-Signature header per key on top. `body_hash` (the raw SHA-256 digest of the
-        body's simple canonical form) may be given by a caller that hashed the body as it built it."""
+    def sign(self, message: bytes, *, now: int | None = None) -> bytes:
+        """The message with a DKIM-Signature header per key on top."""
         split = message.index(b"\r\n\r\n") + 2
-        head, body = message[:split], message[split + 2:]
-        digest = body_hash or hashlib.sha256(simple_body(body)).digest()
+        body_hash = hashlib.sha256(simple_body(message[split + 2:])).digest()
+        return self.signature(message[:split], body_hash, now=now) + message
+
+    def signature(self, head: bytes, body_hash: bytes, *, now: int | None = None) -> bytes:
+        """The DKIM-Signature header fields (one per key) for a message whose header fields are `head` (each
+        ending in CRLF, without the empty line) and whose body's simple canonical form has SHA-256 digest
+        `body_hash`: a caller that builds the body in segments hashes them without joining them first."""
         fields = self._signed_fields(head)
         names = b":".join(name for name, _ in fields)
         signed = b"".join(relaxed_header(field) for _, field in fields)
@@ -74,10 +78,10 @@ class DKIMSigner:
         for key in self.keys:
             prefix = (f"DKIM-Signature: v=1; a={key.algorithm}; c=relaxed/simple; d={key.domain};\r\n"
                       f"\ts={key.selector}; t={stamp}; h=").encode() + _fold_list(names) + \
-                     b";\r\n\tbh=" + base64.b64encode(digest) + b";\r\n\tb="
+                     b";\r\n\tbh=" + base64.b64encode(body_hash) + b";\r\n\tb="
             signature = key.sign(signed + relaxed_header(prefix).removesuffix(b"\r\n"))
             out.append(prefix + _fold_base64(base64.b64encode(signature)) + b"\r\n")
-        return b"".join(out) + message
+        return b"".join(out)
 
     def _signed_fields(self, head: bytes) -> list[tuple[bytes, bytes]]:
         """(lower-cased name, raw field) of the headers we sign, in our order; the last instance of a name is the

@@ -110,21 +110,20 @@ def prepare(rendered: RenderedDigest, *, sender: str, list_id: str | None, signe
         html=html_body,
         closing=closing,
         signer=signer,
-        body_prefix=len(prefix),
-        prefix_hash=hashlib.sha256(prefix) if signer else None,
+        prefix_segments=len(prefix),
+        prefix_hash=hashlib.sha256(b"".join(prefix)) if signer else None,
     )
 
 
-def _static_prefix(text: _Body, html_body: _Body, closing: bytes) -> bytes:
-    """The bytes every recipient's body starts with: up to the first personal value. SHA-256 reads its input
-    in order, so only a prefix can be hashed once; the part after a personal value depends on it."""
-    segments = (text.head, *text.pieces, b"\r\n", html_body.head, *html_body.pieces, b"\r\n", closing)
+def _static_prefix(text: _Body, html_body: _Body, closing: bytes) -> list[bytes]:
+    """The segments every recipient's body starts with: up to the first personal value. SHA-256 reads its
+    input in order, so only a prefix can be hashed once; the part after a personal value depends on it."""
     prefix = []
-    for segment in segments:
-        if segment.__class__ is str:
+    for segment in (*text.segments({}), *html_body.segments({}), closing):
+        if segment is None:
             break
         prefix.append(segment)
-    return b"".join(prefix)
+    return prefix
 
 
 def check_encodable(rendered: RenderedDigest) -> None:
@@ -142,8 +141,9 @@ class _Body:
     pieces: tuple[bytes | str, ...]  # encoded static bytes, or the placeholder (str) to fill in
     escape: bool  # HTML-escape the values
 
-    def encode(self, values: dict[str, bytes]) -> bytes:
-        return self.head + b"".join(values[p] if p.__class__ is str else p for p in self.pieces) + b"\r\n"
+    def segments(self, values: dict[str, bytes]) -> list[bytes | None]:
+        """The part's bytes in order, each placeholder replaced by its value (None where none is given)."""
+        return [self.head, *[values.get(p) if p.__class__ is str else p for p in self.pieces], b"\r\n"]
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ class Prepared:
     html: _Body
     closing: bytes
     signer: object | None = None
-    body_prefix: int = 0  # length of the body's static prefix (before any personal value)
+    prefix_segments: int = 0  # how many of the body's segments precede its first personal value
     prefix_hash: object | None = None  # SHA-256 state after that prefix, copied for each message
 
     def build(self, recipient: Recipient, *, date: datetime | None = None) -> bytes:
@@ -171,21 +171,21 @@ class Prepared:
             + f"Message-ID: {message_id_value(recipient.message_id)}\r\n".encode()
             + (_one_click_headers(recipient) if self.one_click else b"")
         )
+        head = self.static_headers[:self.personal_at] + headers + self.static_headers[self.personal_at:]
         # text/plain first: multipart/alternative lists the parts from the plainest to the richest.
-        body = b"".join((
-            self.text.encode({k: _qp(v) for k, v in plain.items()}),
-            self.html.encode({k: _qp(html.escape(v, quote=True)) for k, v in plain.items()}),
-            self.closing,
-        ))
-        message = b"".join((self.static_headers[:self.personal_at], headers, self.static_headers[self.personal_at:],
-                            body))
-        return self.signer.sign(message, body_hash=self._body_hash(body)) if self.signer else message
+        body = [*self.text.segments({k: _qp(v) for k, v in plain.items()}),
+                *self.html.segments({k: _qp(html.escape(v, quote=True)) for k, v in plain.items()}),
+                self.closing]
+        # The ~80 KB of the body are copied once, into the message: signing reads the segments as they are.
+        signature = self.signer.signature(head[:-2], self.body_hash(body)) if self.signer else b""
+        return b"".join((signature, head, *body))
 
-    def _body_hash(self, body: bytes) -> bytes:
+    def body_hash(self, body: list[bytes]) -> bytes:
         """SHA-256 of the body's simple canonical form (RFC 6376 3.4.3), which is the body itself: it ends
         with the closing boundary's one CRLF. The static prefix was hashed once, in `prepare`."""
         hasher = self.prefix_hash.copy()
-        hasher.update(memoryview(body)[self.body_prefix:])
+        for segment in body[self.prefix_segments:]:
+            hasher.update(segment)
         return hasher.digest()
 
 
@@ -221,7 +221,44 @@ def _qp(value: str) -> bytes:
     encoded = binascii.b2a_qp(value.encode("utf-8"), quotetabs=False, istext=True, header=False)
     if b"\r\n" not in encoded and b"\n" in encoded:  # b2a_qp soft-breaks with "=\n" when it saw no CRLF
         encoded = encoded.replace(b"\n", b"\r\n")
-    return encoded if encoded.endswith(b"\r\n") else encoded + _SOFT_BREAK
+    if not encoded.endswith(b"\r\n"):
+        encoded += _SOFT_BREAK
+    lines = encoded.split(b"\r\n")
+    if any(line.startswith(b".") or len(line) > _QP_LINE for line in lines):
+        return b"\r\n".join(_fitted(lines))
+    return encoded
+
+
+_QP_LINE = 76  # RFC 2045 6.7: an encoded line has at most 76 characters, a soft break's "=" included
+
+
+def _fitted(lines: list[bytes]) -> list[bytes]:
+    """Every line that starts with "." starts with "=2E" instead (the same character, quoted-printable),
+    so SMTP has nothing to dot-stuff (RFC 5321 4.5.2): the mailer sends the bytes as built instead of copying
+    each ~80 KB message to double the dots of the digest's CSS. A line too long (the "=2E", or the soft break
+    added after b2a_qp's last line) is split by a soft break, never inside an "=XX"."""
+    out = []
+    for line in lines:
+        while True:
+            if line.startswith(b"."):
+                line = b"=2E" + line[1:]
+            if len(line) <= _QP_LINE:
+                break
+            cut = _soft_break_at(line)
+            out.append(line[:cut] + b"=")
+            line = line[cut:]
+        out.append(line)
+    return out
+
+
+def _soft_break_at(line: bytes) -> int:
+    """Where to cut a quoted-printable line so that its first part, plus the "=" of a soft break, fits."""
+    at = 0
+    while True:
+        step = 3 if line[at:at + 1] == b"=" and at + 1 < len(line) else 1
+        if at + step > _QP_LINE - 1:
+            return at
+        at += step
 
 
 def _values(recipient: Recipient) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from publisher.config import Settings, SMTPServer, parse_smtp_urls
 from publisher.deliver.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
+from publisher.deliver.smtp import SMTPMailer
 from publisher.errors import MailerAuthError, MailerUnavailableError
 
 
@@ -60,8 +61,6 @@ class FailoverMailer:
                 self._current = None
 
     def _mailer(self):
-        from publisher.deliver.smtp import SMTPMailer
-
         if self._current is None:
             usable = [s for s in self._servers if s.key not in self._down]
             if not usable:

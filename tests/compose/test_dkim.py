@@ -188,7 +188,7 @@ def test_any_message_we_build_verifies(tmp_path, key_pair, ed_pair, subject, nam
 def test_the_static_start_of_the_body_is_hashed_once_and_every_recipient_still_verifies(tmp_path, rendered,
                                                                                       key_pair, ed_pair):
     prepared = prepare(rendered, sender=SENDER, list_id=LIST_ID, signer=_dual_signer(tmp_path, key_pair, ed_pair))
-    assert 0 < prepared.body_prefix  # the part headers and the text before the greeting's name
+    assert 0 < prepared.prefix_segments  # the part headers and the text before the greeting's name
     names = ["Zoë", "A much longer name than the others, with commas", None, "=?utf-8?q?x?=", ".dot"]
     messages = [prepared.build(make_recipient(name=name)) for name in names]
     assert len({m.split(b"bh=", 1)[1][:44] for m in messages}) == len(names)  # each body hashed as it is

@@ -7,7 +7,7 @@ import pytest
 
 from publisher.compose.identity import one_line
 from publisher.compose.message import NAME_LIMIT, Recipient, build_message, personalize
-from publisher.compose.render import NAME, PREFERENCES_URL, UNSUBSCRIBE_URL
+from publisher.compose.render import NAME, PREFERENCES_URL, UNSUBSCRIBE_URL, RenderedDigest
 from publisher.errors import InvalidInputError
 from tests.support.mail import display_name
 
@@ -211,3 +211,27 @@ def test_the_blog_title_is_the_from_name_unless_the_sender_has_one(rendered, blo
     assert display_name(raw, "From") == one_line(blog_title, NAME_LIMIT)  # one line, at most 64 characters
     own = parse(build_message(rendered, make_recipient(), sender=SENDER, list_id=LIST_ID, sender_name=blog_title))
     assert own["From"].addresses[0].display_name == "Weekly Food"  # the list's own --from name wins
+
+
+DOTTED_LINES = [
+    ".", "..", ".button { color: #fff }", "." + "x" * 74, ".." + "y" * 80, ". é" * 30, "=." * 40,
+    "a" * 75 + "\n." + "b" * 75, ".\t", ". ", "x" * 76 + ".",
+]
+
+
+@pytest.mark.parametrize("name", [None, ".", ".dot", "." * 70, "Zoë"])
+def test_no_line_starts_with_a_dot_so_smtp_has_nothing_to_stuff(name):
+    """CSS in <style>, a line of text or a name beginning with "." would make SMTP double the dot (RFC 5321
+    4.5.2), which means copying every message: we write it "=2E", and the lines still fit 76 characters."""
+    body = "\n".join(DOTTED_LINES)
+    rendered = RenderedDigest(subject="Dots", text=f"Hi {NAME},\n{body}\n{NAME}\n.{UNSUBSCRIBE_URL}",
+                              html=f"<style>\n.a {{ x: y }}\n</style><p>{NAME}</p>\n{body}\n{NAME}.{PREFERENCES_URL}")
+    raw = build(rendered, name=name)
+    assert b"\r\n." not in raw
+    body_lines = raw.split(b"\r\n\r\n", 1)[1].split(b"\r\n")
+    assert max(len(line) for line in body_lines) <= 76  # RFC 2045 6.7
+    expected = personalize(rendered, make_recipient(name=name))
+    parts = {part.get_content_type(): part.get_content() for part in parse(raw).walk() if not part.is_multipart()}
+    # (a part's last line break belongs to the boundary after it)
+    assert parts["text/plain"].replace("\r\n", "\n").removesuffix("\n") == expected.text
+    assert parts["text/html"].replace("\r\n", "\n").removesuffix("\n") == expected.html
