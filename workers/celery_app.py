@@ -44,7 +44,7 @@ def _configure(app: Celery) -> None:
         # (workers/embedded_queue.py: a new post crosses three queue hops on its way to the inbox).
         conf["broker_url"] = embedded_queue.broker_url(os.path.join(queue_dir, "queue.sqlite"))
     else:
-        conf["broker_url"] = "memory://"
+        conf["broker_url"] = "memory://localhost/"  # a host named: kombu warns on every send without one
         conf["task_always_eager"] = True
         conf["task_eager_propagates"] = True
     app.conf.update(conf)
