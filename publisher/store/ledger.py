@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, exists, func, insert, or_, select, true, update
+from sqlalchemy import Connection, Integer, Row, bindparam, exists, func, insert, literal, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from publisher.models import Delivery, DeliveryEvent, DeliveryStatus, Digest, DigestStatus
@@ -21,6 +21,7 @@ from publisher.models.delivery import UNSETTLED
 from publisher.store import chunked
 
 _deliveries = Delivery.__table__
+_events = DeliveryEvent.__table__
 
 
 @dataclass(frozen=True)
@@ -58,41 +59,68 @@ def _any_pending(session: Session, digest_id: int) -> bool:
 
 
 def claim_pending(session: Session, *, digest_id: int, after_id: int, limit: int, now: datetime, token: str,
-                  lease: timedelta) -> list[Delivery]:
+                  lease: timedelta) -> list[Row]:
     """Move up to `limit` pending rows after `after_id` to SENDING under a lease held by `token`, if the send
-    is not paused or cancelled, and return the rows this caller won (detached, loaded).
+    is not paused or cancelled, and return the rows this caller won, in id order: plain rows (no ORM objects)
+    with what sending needs, `CLAIMED`.
 
     A unit of work of its own, on a session of its own (the caller's transaction is left alone): the claim
     is durable before any message of it is sent, and starts from a fresh snapshot (SQLite cannot upgrade a
     stale read to a write)."""
-    with Session(session.get_bind(), expire_on_commit=False) as own, own.begin():
+    with Session(session.get_bind()) as own, own.begin():
         return _claim(own, digest_id=digest_id, after_id=after_id, limit=limit, now=now, token=token, lease=lease)
 
 
+# What a worker reads of a claimed row to send it (see services.messages and services.delivery).
+CLAIMED = (_deliveries.c.id, _deliveries.c.digest_id, _deliveries.c.subscriber_id, _deliveries.c.email,
+           _deliveries.c.name, _deliveries.c.attempts)
+
+
 def _claim(session: Session, *, digest_id: int, after_id: int, limit: int, now: datetime, token: str,
-           lease: timedelta) -> list[Delivery]:
-    candidates = (
-        select(Delivery.id)
-        .where(Delivery.digest_id == digest_id, Delivery.id > after_id, Delivery.status == DeliveryStatus.PENDING)
-        .order_by(Delivery.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        # Rows another worker is claiming right now are skipped, not waited for.
-        candidates = candidates.with_for_update(skip_locked=True)
-    sending = exists().where(Digest.id == digest_id, Digest.status == DigestStatus.SENDING)
-    # One statement: on SQLite it is atomic by itself, on PostgreSQL the row locks make it so. It returns
-    # the rows as they are now (populate_existing: a long-lived session may remember older attempts).
-    won = list(session.scalars(
-        update(Delivery)
-        .where(Delivery.id.in_(candidates.scalar_subquery()), Delivery.status == DeliveryStatus.PENDING, sending)
-        .values(status=DeliveryStatus.SENDING.value, claimed_at=now, claimed_by=token, lease_until=now + lease)
-        .returning(Delivery)
-        .execution_options(populate_existing=True, synchronize_session=False)
-    ))
-    won.sort(key=lambda row: row.id)
+           lease: timedelta) -> list[Row]:
+    on_postgres = session.get_bind().dialect.name == "postgresql"
+    params = {"c_digest": digest_id, "c_after": after_id, "c_limit": limit, "c_now": now, "c_token": token,
+              "c_until": now + lease}
+    if on_postgres:
+        return list(session.execute(_claim_statement(True), params))
+    won = sorted(session.execute(_claim_statement(False), params), key=lambda row: row.id)
     _record(session, ((row.id, DeliveryStatus.SENDING, None) for row in won), now)
     return won
+
+
+@functools.cache
+def _claim_statement(on_postgres: bool):
+    """Built once: a claim runs every claim_chunk messages, and building the statement would cost more than
+    PostgreSQL takes to run it."""
+    pending = DeliveryStatus.PENDING.value
+    candidates = (
+        select(_deliveries.c.id)
+        .where(_deliveries.c.digest_id == bindparam("c_digest"), _deliveries.c.id > bindparam("c_after"),
+               _deliveries.c.status == pending)
+        .order_by(_deliveries.c.id)
+        .limit(bindparam("c_limit", type_=Integer()))
+    )
+    if on_postgres:
+        # Rows another worker is claiming right now are skipped, not waited for.
+        candidates = candidates.with_for_update(skip_locked=True)
+    sending = exists().where(Digest.id == bindparam("c_digest"), Digest.status == DigestStatus.SENDING)
+    now = bindparam("c_now", type_=UTCDateTime())
+    # One statement: on SQLite it is atomic by itself, on PostgreSQL the row locks make it so.
+    claim = (
+        update(_deliveries)
+        .where(_deliveries.c.id.in_(candidates.scalar_subquery()), _deliveries.c.status == pending, sending)
+        .values(status=DeliveryStatus.SENDING.value, claimed_at=now, claimed_by=bindparam("c_token"),
+                lease_until=bindparam("c_until", type_=UTCDateTime()))
+        .returning(*CLAIMED)
+    )
+    if not on_postgres:
+        return claim  # SQLite has no UPDATE in a WITH: the events follow in a statement of their own
+    # The claim and its events in one statement, one round trip.
+    claimed = claim.cte("claimed")
+    recorded = insert(_events).from_select(
+        ["delivery_id", "status", "at"], select(claimed.c.id, literal(DeliveryStatus.SENDING.value), now),
+    ).cte("recorded")
+    return select(claimed).add_cte(recorded).order_by(claimed.c.id)
 
 
 def renew_lease(session: Session, *, digest_id: int, token: str, until: datetime) -> int:
@@ -147,7 +175,6 @@ def _compiled_settle(dialect) -> tuple[str, dict]:
     return str(compiled), dict(compiled.params)
 
 
-_events = DeliveryEvent.__table__
 _SETTLE = (
     update(_deliveries)
     .where(_deliveries.c.id == bindparam("b_id"), _deliveries.c.status == DeliveryStatus.SENDING.value,
@@ -286,4 +313,4 @@ def _record(session: Session, changes: Iterable[tuple[int, DeliveryStatus, str |
     rows = [{"delivery_id": i, "status": status.value, "reply": reply[:1000] if reply else None, "at": now}
             for i, status, reply in changes]
     if rows:
-        session.execute(insert(DeliveryEvent), rows)
+        session.execute(insert(_events), rows)
