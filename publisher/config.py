@@ -93,8 +93,9 @@ class Settings(BaseSettings):
     tick_seconds: float = 60.0
     smtp_timeout: float = 30.0
     batch_size: int = 200
-    # Rows a worker claims at a time inside its batch: at most this many messages are "in flight" when a
-    # worker dies, so at most this many can be sent twice after a crash.
+    # Rows a worker claims at a time inside its batch (one statement). Each row is settled right after the
+    # server's reply, so a crash can send at most the one message in hand twice; the rest of a dead worker's
+    # claim waits for its lease to end.
     claim_chunk: int = 25
     # A claim is a lease the live worker renews (every quarter lease); the rows of a worker that died come
     # back when it ends, and the sweeper (every half lease) hands them out again: within ~30 s by default.
