@@ -15,10 +15,13 @@ from publisher.errors import MailerAuthError, MailerUnavailableError
 
 class Mailer(Protocol):
     def send(self, *, envelope_from: str, recipient: str, message: bytes, message_id: str,
-             before_data: Callable[[], None] | None = None) -> str:
+             before_data: Callable[[], None] | None = None,
+             while_waiting: Callable[[], None] | None = None) -> str:
         """Hand one message over; return the server's reply. Raises a DeliveryError subclass.
         `before_data` is called once the server is ready for the message and before any of it is sent:
-        until it returns, the message cannot have been accepted."""
+        until it returns, the message cannot have been accepted. `while_waiting` is called at most once,
+        after the whole message has left and before the server's reply is read (the caller's work there
+        overlaps the server's); it must not raise, or the reply to a message that may be accepted is lost."""
 
     def close(self) -> None: ...
 
@@ -48,13 +51,16 @@ class FailoverMailer:
         self._down: dict[str, MailerUnavailableError] = {}
 
     def send(self, *, envelope_from: str, recipient: str, message: bytes, message_id: str,
-             before_data: Callable[[], None] | None = None) -> str:
+             before_data: Callable[[], None] | None = None,
+             while_waiting: Callable[[], None] | None = None,
+             next_envelope: tuple[str, str] | None = None) -> str:
         while True:
             mailer = self._mailer()
             try:
                 self._limiter.acquire(mailer.server)
                 return mailer.send(envelope_from=envelope_from, recipient=recipient, message=message,
-                                   message_id=message_id, before_data=before_data)
+                                   message_id=message_id, before_data=before_data,
+                                   while_waiting=while_waiting, next_envelope=next_envelope)
             except MailerUnavailableError as exc:
                 self._down[mailer.server.key] = exc
                 mailer.close()

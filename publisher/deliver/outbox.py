@@ -14,7 +14,8 @@ class OutboxMailer:
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def send(self, *, envelope_from: str, recipient: str, message: bytes, message_id: str,
-             before_data: Callable[[], None] | None = None) -> str:
+             before_data: Callable[[], None] | None = None,
+             while_waiting: Callable[[], None] | None = None) -> str:
         if before_data:
             before_data()
         # Named by Message-ID, which is stable per digest x subscriber: a retry overwrites, never duplicates.
@@ -26,6 +27,8 @@ class OutboxMailer:
             handle.flush()
             os.fsync(handle.fileno())
         partial.replace(final)  # atomic: a reader never sees half a message
+        if while_waiting:
+            while_waiting()  # nothing to wait for here; called all the same, as the contract says
         return f"250 written to {final}"
 
     def close(self) -> None:

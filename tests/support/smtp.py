@@ -33,7 +33,8 @@ class Received:
 
 
 class _Collector:
-    def __init__(self):
+    def __init__(self, pipelining: bool):
+        self.pipelining = pipelining
         self.messages: list[Received] = []
         self.lock = threading.Lock()
         # Scripted refusals: recipient -> reply for RCPT, or for DATA; recipients whose DATA is cut off.
@@ -43,6 +44,14 @@ class _Collector:
         # Recipients whose message is kept as received, and then answered only once the event is set (or
         # never: the client dies waiting, between the server's acceptance and its own record of it).
         self.stalls: dict[str, threading.Event] = {}
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            # What Postfix, Exim and the big mailbox providers offer (RFC 2920); aiosmtpd reads pipelined
+            # commands in order but does not announce it.
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.rcpt_replies:
@@ -67,8 +76,8 @@ class _Collector:
 
 
 class SMTPSink:
-    def __init__(self, *, smtputf8: bool = False):
-        self._collector = _Collector()
+    def __init__(self, *, smtputf8: bool = False, pipelining: bool = True):
+        self._collector = _Collector(pipelining)
         self.port = free_port()
         self._controller = Controller(self._collector, hostname="127.0.0.1", port=self.port,
                                       enable_SMTPUTF8=smtputf8)
