@@ -60,6 +60,13 @@ class DKIMSigner:
         self._wanted = {name.lower() for name in headers}
         self._order = [name.lower() for name in headers]
 
+    def __eq__(self, other: object) -> bool:
+        # Equal when they sign alike: the same parsed keys (one object per key file, see _parsed_key).
+        return isinstance(other, DKIMSigner) and (self.keys, self._order) == (other.keys, other._order)
+
+    def __hash__(self) -> int:
+        return hash((tuple(self.keys), tuple(self._order)))
+
     def sign(self, message: bytes, *, now: int | None = None) -> bytes:
         """The message with a DKIM-Signature header per key on top."""
         split = message.index(b"\r\n\r\n") + 2

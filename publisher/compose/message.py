@@ -161,6 +161,11 @@ class Prepared:
     prefix_hash: object | None = None  # SHA-256 state after that prefix, copied for each message
 
     def build(self, recipient: Recipient, *, date: datetime | None = None) -> bytes:
+        return self.assemble(recipient, date=date).signed()
+
+    def assemble(self, recipient: Recipient, *, date: datetime | None = None) -> Assembled:
+        """The recipient's message, all but its DKIM signature: a sender can overlap the signing (one call
+        into OpenSSL, which lets other threads run) with whatever it waits for."""
         plain = _values(recipient)
         subject = self.subject or encode_header("Subject", _substitute(self.subject_template, plain))
         moment = (date or datetime.now(timezone.utc)).astimezone(timezone.utc)
@@ -176,17 +181,29 @@ class Prepared:
         body = [*self.text.segments({k: _qp(v) for k, v in plain.items()}),
                 *self.html.segments({k: _qp(html.escape(v, quote=True)) for k, v in plain.items()}),
                 self.closing]
-        # The ~80 KB of the body are copied once, into the message: signing reads the segments as they are.
-        signature = self.signer.signature(head[:-2], self.body_hash(body)) if self.signer else b""
-        return b"".join((signature, head, *body))
+        return Assembled(head, body, self.signer, self._body_hash(body) if self.signer else b"")
 
-    def body_hash(self, body: list[bytes]) -> bytes:
+    def _body_hash(self, body: list[bytes]) -> bytes:
         """SHA-256 of the body's simple canonical form (RFC 6376 3.4.3), which is the body itself: it ends
         with the closing boundary's one CRLF. The static prefix was hashed once, in `prepare`."""
         hasher = self.prefix_hash.copy()
         for segment in body[self.prefix_segments:]:
             hasher.update(segment)
         return hasher.digest()
+
+
+@dataclass(frozen=True)
+class Assembled:
+    head: bytes  # the header fields, ending with the empty line
+    body: list[bytes]  # the body's segments, in order
+    signer: object | None
+    body_hash: bytes  # of the body's simple canonical form, when there is a signer
+
+    def signed(self) -> bytes:
+        """The message as it goes on the wire, DKIM-Signature fields on top. The ~80 KB of the body are
+        copied once, here: signing read the segments as they are."""
+        signature = self.signer.signature(self.head[:-2], self.body_hash) if self.signer else b""
+        return b"".join((signature, self.head, *self.body))
 
 
 def _one_click_headers(recipient: Recipient) -> bytes:
@@ -223,6 +240,8 @@ def _qp(value: str) -> bytes:
         encoded = encoded.replace(b"\n", b"\r\n")
     if not encoded.endswith(b"\r\n"):
         encoded += _SOFT_BREAK
+    if len(encoded) <= _QP_LINE + 2 and not encoded.startswith(b".") and encoded.count(b"\r\n") == 1:
+        return encoded  # one short line, as personal values mostly are: nothing to look for
     lines = encoded.split(b"\r\n")
     if any(line.startswith(b".") or len(line) > _QP_LINE for line in lines):
         return b"\r\n".join(_fitted(lines))

@@ -2,9 +2,9 @@
 It runs as a series of named units of work (claim, settle, release, suppress a refused address): it
 commits what its caller did first, and leaves the last step (the send finished) to its caller's commit.
 
-A batch is worked in small claimed chunks on one connection: claim (pending → sending, under a lease this
+A batch is worked in claimed chunks on one connection: claim (pending → sending, under a lease this
 process renews while it lives), then for each row send it and record it right after the server's reply
-(services.claim). A worker killed mid-chunk can send twice only the message between the server's 250 and
+(services.claim). The next row's message is made while the server and the database work on this one's. A worker killed mid-chunk can send twice only the message between the server's 250 and
 its record; the rest of its claim comes back when the lease ends. A row whose message cannot be built or
 carried fails alone, with its reason; a digest that cannot be prepared at all fails visibly instead of being
 retried forever."""
@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from publisher.compose.headers import mailbox
+from publisher.compose.message import Assembled
 from publisher.config import Settings
 from publisher.deliver.mailer import Mailer, open_mailer
 from publisher.errors import (
@@ -121,9 +123,10 @@ class _Sending:
 
 
 def _send_chunk(session: Session, sending: _Sending, chunk: list[Delivery], outcome: BatchOutcome) -> None:
+    messages = _ChunkMessages(sending.mailing, chunk, outcome.suppressed)
     for n, row in enumerate(chunk):
         try:
-            result = _attempt(sending, row, outcome)
+            result = _attempt(sending, row, outcome, messages, n)
         except MailerUnavailableError as exc:
             # No server took this message or the ones after it: they go back untouched.
             sending.recorder.settled()
@@ -137,19 +140,66 @@ def _send_chunk(session: Session, sending: _Sending, chunk: list[Delivery], outc
         sending.recorder.record(result.outcome)
 
 
+class _ChunkMessages:
+    """The messages of a claimed chunk, each one made while the sending waits: assembled while the server
+    takes the message before it (the mailer's `while_waiting`), signed when its turn comes, while the record
+    of the one before travels to the database (the signature is one OpenSSL call, which lets the Recorder's
+    thread run). Its envelope goes out behind the message before it (`next_envelope`). Making a message
+    sends nothing, so the ledger's order is untouched; what making a row's message raised is raised when
+    that row is attempted, as if it were made then."""
+
+    def __init__(self, mailing: DigestMailing, chunk: list[Delivery], suppressed: set[str]):
+        self._mailing, self._chunk, self._suppressed = mailing, chunk, suppressed
+        self._assembled: dict[int, tuple[str, Assembled] | Exception] = {}
+
+    def take(self, n: int) -> tuple[str, bytes]:
+        """Row n's envelope recipient and signed message."""
+        assembled = self._assembled.pop(n, None) or self._assemble(n)
+        if isinstance(assembled, Exception):
+            raise assembled
+        recipient, message = assembled
+        return recipient, message.signed()
+
+    def assemble_next(self, n: int) -> Callable[[], None]:
+        def assemble() -> None:
+            following = n + 1
+            if following < len(self._chunk) and following not in self._assembled \
+                    and self._chunk[following].email not in self._suppressed:
+                self._assembled[following] = self._assemble(following)
+        return assemble
+
+    def next_envelope(self, n: int) -> tuple[str, str] | None:
+        """(return path, recipient) of the row after n, when it will be sent."""
+        following = n + 1
+        if following >= len(self._chunk) or self._chunk[following].email in self._suppressed:
+            return None
+        row = self._chunk[following]
+        try:
+            return self._mailing.return_path(row), mailbox(row.email).addr_spec
+        except (InvalidInputError, ValueError):
+            return None  # its attempt says why
+
+    def _assemble(self, n: int) -> tuple[str, Assembled] | Exception:
+        row = self._chunk[n]
+        try:
+            return mailbox(row.email).addr_spec, self._mailing.assembled_for(row)
+        except Exception as exc:  # noqa: BLE001 - kept for take(n), which raises it in that row's attempt
+            return exc
+
+
 @dataclass(frozen=True)
 class _Result:
     outcome: Outcome
     refused: bool = False  # a 5xx: the address is suppressed
 
 
-def _attempt(sending: _Sending, row: Delivery, outcome: BatchOutcome) -> _Result:
+def _attempt(sending: _Sending, row: Delivery, outcome: BatchOutcome, messages: _ChunkMessages, n: int) -> _Result:
     settings, mailer, mailing = sending.settings, sending.mailer, sending.mailing
     if row.email in outcome.suppressed:
         # Unsubscribed, bounced or complained after the audience was frozen: their wish wins over the ledger.
         return _Result(Outcome(row.id, DeliveryStatus.CANCELLED, "suppressed after the send started"))
     try:
-        recipient, message = mailbox(row.email).addr_spec, mailing.message_for(row)
+        recipient, message = messages.take(n)
     except (InvalidInputError, ValueError) as exc:
         # This row's data cannot make a message (a malformed address, a name no encoding takes): it fails
         # alone. Not suppressed: nothing says the address's owner refused our mail.
@@ -157,7 +207,8 @@ def _attempt(sending: _Sending, row: Delivery, outcome: BatchOutcome) -> _Result
     try:
         # The previous row's record must be in before this message can be accepted (see claim.Recorder).
         reply = mailer.send(envelope_from=mailing.return_path(row), recipient=recipient, message=message,
-                            message_id=mailing.message_id(row), before_data=sending.recorder.settled)
+                            message_id=mailing.message_id(row), before_data=sending.recorder.settled,
+                            while_waiting=messages.assemble_next(n), next_envelope=messages.next_envelope(n))
     except MessageEncodingError as exc:
         return _fail(row, f"not sent: {exc}", outcome)
     except TemporaryDeliveryError as exc:

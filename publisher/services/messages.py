@@ -4,13 +4,14 @@ a test send) goes through the same prepare -> build -> sign, from its own row in
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from email.utils import parseaddr
 from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
-from publisher.compose.message import Prepared, Recipient, prepare
+from publisher.compose.message import Assembled, Prepared, Recipient, prepare
 from publisher.compose.render import RenderedDigest
 from publisher.compose.verp import mail_message_id, mail_verp_address, message_id, verp_address
 from publisher.config import Settings
@@ -36,11 +37,15 @@ class DigestMailing:
         rendered = RenderedDigest(subject=digest.subject, html=digest.html, text=digest.text)
         return cls(settings=settings, secret_key=settings.resolved_secret_key(), list_id=mailing_list.id,
                    sender_address=parseaddr(sender)[1], domain=domain,
-                   prepared=prepare(rendered, sender=sender, list_id=list_id_for(mailing_list, domain),
-                                    signer=_signer(settings), sender_name=identity_of(session, mailing_list).title))
+                   prepared=_prepared_digest(rendered, sender, list_id_for(mailing_list, domain), _signer(settings),
+                                             identity_of(session, mailing_list).title))
 
     def message_for(self, row: Delivery) -> bytes:
         return self.prepared.build(self.recipient(row))
+
+    def assembled_for(self, row: Delivery) -> Assembled:
+        """The row's message, to be signed by `.signed()`."""
+        return self.prepared.assemble(self.recipient(row))
 
     def recipient(self, row: Delivery) -> Recipient:
         token = make_token(self.secret_key, UNSUBSCRIBE, SubscriptionRef(row.subscriber_id, self.list_id),
@@ -103,6 +108,15 @@ def mail_message(session: Session, settings: Settings, row: Mail, mailing_list: 
     return_path = (mail_verp_address(secret_key, mail_id=row.id, domain=settings.bounce_domain)
                    if settings.bounce_domain else parseaddr(sender)[1])
     return MailMessage(prepared.build(recipient), msgid, return_path)
+
+
+@functools.lru_cache(maxsize=4)
+def _prepared_digest(rendered: RenderedDigest, sender: str, list_id: str, signer, sender_name: str | None
+                     ) -> Prepared:
+    """A digest's batches run one after another in the same worker processes: its ~80 KB are encoded once
+    per process, not once per batch. Keyed by everything the encoding reads, so a list whose sender or name
+    an editor changes mid-send gets the new one from its next batch on."""
+    return prepare(rendered, sender=sender, list_id=list_id, signer=signer, sender_name=sender_name)
 
 
 def from_value(settings: Settings, mailing_list: MailingList) -> str:

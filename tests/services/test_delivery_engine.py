@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from publisher.errors import MailerAuthError
-from publisher.models import Delivery, DeliveryEvent, Digest
+from publisher.models import Delivery, DeliveryEvent, Digest, MailingList
 from publisher.models.base import utcnow
-from publisher.services import controls, delivery
+from publisher.services import controls, delivery, messages
 from publisher.services.suppression import is_suppressed
 from publisher.store import ledger
 from tests.support.ledger import ledger_settings, make_send, open_session
@@ -201,3 +201,26 @@ def test_an_address_suppressed_after_the_send_started_is_skipped(session, settin
     delivery.deliver_batch(session, settings, digest_id=digest_id, after_id=0, limit=10)
     assert _statuses(session, digest_id) == {PEOPLE[0]: "sent", PEOPLE[1]: "cancelled", PEOPLE[2]: "sent"}
     assert smtp.to(PEOPLE[1]) == []
+
+
+def test_a_digest_is_encoded_once_per_process_and_an_editors_change_mid_send_still_counts(session, settings, smtp,
+                                                                                       monkeypatch):
+    """Batch after batch of the same digest reuse its encoded form; a list whose sender an editor changes
+    between two batches sends the next batch from the new one."""
+    messages._prepared_digest.cache_clear()  # earlier tests sent digests of the same content from this process
+    encoded = []
+    real = messages.prepare
+    monkeypatch.setattr(messages, "prepare", lambda *a, **k: encoded.append(k["sender"]) or real(*a, **k))
+    digest_id = make_send(session, PEOPLE[:6])
+    rows = ledger.batch_starts(session, digest_id=digest_id, batch_size=2)
+    for after_id in rows[:2]:
+        delivery.deliver_batch(session, settings, digest_id=digest_id, after_id=after_id, limit=2)
+    assert len(encoded) == 1
+    mailing_list = session.get(MailingList, session.get(Digest, digest_id).list_id)
+    mailing_list.sender = "Renamed <renamed@example.org>"
+    session.commit()
+    delivery.deliver_batch(session, settings, digest_id=digest_id, after_id=rows[2], limit=2)
+    assert len(encoded) == 2
+    senders = [m.message["From"] for m in smtp.messages]
+    assert len(senders) == 6 and len(set(senders[:4])) == 1
+    assert senders[4:] == ["Renamed <renamed@example.org>"] * 2

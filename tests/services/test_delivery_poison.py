@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from publisher.models import Delivery, DeliveryEvent
 from publisher.services import delivery
+from publisher.services.messages import DigestMailing
 from publisher.services.suppression import is_suppressed
 from tests.support.ledger import hand_back_everything, ledger_settings, make_send, open_session
 from tests.support.mail import display_name
@@ -208,3 +209,27 @@ def test_any_mix_of_recipients_settles_each_row_once(tmp_path, smtputf8):
             assert len(received) == sum(r is not None for r in expected.values())
 
         check()
+
+
+def test_a_row_whose_message_fails_after_its_envelope_went_ahead_gets_nothing(tmp_path, smtp, monkeypatch):
+    """Its MAIL, RCPT and DATA left right behind the message before it (the server pipelines); its message
+    never comes. The server must not receive anything for it, not even an empty message; its neighbours go
+    out once, and it fails alone, with its reason."""
+    real = DigestMailing.assembled_for
+
+    def assembled_for(self, row):
+        if row.email == "broken@example.org":
+            raise ValueError("no encoding takes this name")
+        return real(self, row)
+
+    monkeypatch.setattr(DigestMailing, "assembled_for", assembled_for)
+    settings = ledger_settings(tmp_path, smtp_url=smtp.url)
+    with open_session(settings) as session:
+        digest_id = make_send(session, [("a@example.org", None), ("broken@example.org", None),
+                                        ("c@example.org", None)])
+        outcome = delivery.deliver_batch(session, settings, digest_id=digest_id, after_id=0, limit=1000)
+        rows = _rows(session, digest_id)
+    assert [m.rcpt_tos for m in smtp.messages] == [("a@example.org",), ("c@example.org",)]
+    assert (outcome.sent, outcome.failed) == (2, 1)
+    assert rows["broken@example.org"].status == "hard_failed"
+    assert "no encoding takes this name" in rows["broken@example.org"].last_reply
