@@ -2,8 +2,8 @@
 lives, and the records of its attempts, written beside the sending.
 
 Both run on threads of their own, with connections of their own: the lease is renewed whatever the sending
-thread waits for (a slow server), and a row's record travels to the database while the next message's
-envelope goes to the mail server, so settling each row after its 250 costs almost no time."""
+thread waits for (a slow server), and a row's record travels to the database while the next message is
+signed and its envelope answered, so settling each row after its 250 costs almost no time."""
 
 from __future__ import annotations
 
