@@ -87,5 +87,6 @@ def main() -> None:
     print(f"signing a built message afresh:       {whole_body * 1e3:8.3f} ms   (body hashed whole)")
     print(f"of which the RSA-2048 signature:      {rsa_only * 1e3:8.3f} ms   (one OpenSSL call; the floor)")
 
+
 if __name__ == "__main__":
     main()
