@@ -16,12 +16,15 @@ from publisher.errors import MailerAuthError, MailerUnavailableError
 class Mailer(Protocol):
     def send(self, *, envelope_from: str, recipient: str, message: bytes, message_id: str,
              before_data: Callable[[], None] | None = None,
-             while_waiting: Callable[[], None] | None = None) -> str:
+             while_waiting: Callable[[], None] | None = None,
+             next_envelope: tuple[str, str] | None = None) -> str:
         """Hand one message over; return the server's reply. Raises a DeliveryError subclass.
         `before_data` is called once the server is ready for the message and before any of it is sent:
         until it returns, the message cannot have been accepted. `while_waiting` is called at most once,
         after the whole message has left and before the server's reply is read (the caller's work there
-        overlaps the server's); it must not raise, or the reply to a message that may be accepted is lost."""
+        overlaps the server's); it must not raise, or the reply to a message that may be accepted is lost.
+        `next_envelope` (sender, recipient) names the message the caller sends next, which a mailer may
+        prepare ahead (SMTP: its envelope goes out with this message); a different next message is fine."""
 
     def close(self) -> None: ...
 

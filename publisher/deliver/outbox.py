@@ -15,7 +15,9 @@ class OutboxMailer:
 
     def send(self, *, envelope_from: str, recipient: str, message: bytes, message_id: str,
              before_data: Callable[[], None] | None = None,
-             while_waiting: Callable[[], None] | None = None) -> str:
+             while_waiting: Callable[[], None] | None = None,
+             next_envelope: tuple[str, str] | None = None) -> str:
+        """A file per message; `next_envelope` has nothing to go ahead of here."""
         if before_data:
             before_data()
         # Named by Message-ID, which is stable per digest x subscriber: a retry overwrites, never duplicates.

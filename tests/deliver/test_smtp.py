@@ -104,6 +104,15 @@ def test_outbox_writes_one_file_per_message_id_atomically(tmp_path):
     assert files[0].read_bytes() == MESSAGE
 
 
+def test_the_outbox_takes_the_same_hooks_in_the_same_order(tmp_path):
+    mailer, calls = OutboxMailer(tmp_path / "outbox"), []
+    mailer.send(envelope_from="a@example.org", recipient="b@example.com", message=MESSAGE, message_id="<m@x>",
+                before_data=lambda: calls.append(("before", list((tmp_path / "outbox").iterdir()))),
+                while_waiting=lambda: calls.append(("waiting", [f.name for f in (tmp_path / "outbox").iterdir()])),
+                next_envelope=("a@example.org", "c@example.com"))
+    assert calls == [("before", []), ("waiting", ["m_x.eml"])]
+
+
 def test_lines_starting_with_a_dot_arrive_intact(smtp):
     body = b"From: a@example.org\r\nTo: b@example.com\r\nSubject: dots\r\n\r\n.hidden\r\n..two\r\n.\r\nend\r\n"
     mailer = SMTPMailer(parse_smtp_url(smtp.url))
