@@ -124,7 +124,7 @@ class SMTPMailer:
                     break
                 connection.send(_commands([(command, what)]))
             code, reply = connection.getreply()
-            expected = 354 if command.startswith("data") else 250
+            expected = 354 if command == "data" else 250
             if code == 354 and refusal:
                 connection.send(b".\r\n")  # a server that took DATA after refusing: end it empty
                 connection.getreply()
