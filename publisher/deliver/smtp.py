@@ -41,7 +41,7 @@ class SMTPMailer:
         2920 3.1: message content may start a group), so the next message finds the server ready instead of
         waiting a round trip for it. Its content still waits for `before_data`."""
         for address in (envelope_from, recipient):
-            if _ENVELOPE_BREAKERS.search(address) or not address:
+            if not _fits_envelope(address):
                 raise MessageEncodingError(f"address {address!r} cannot go in an SMTP envelope")
         utf8 = not (envelope_from.isascii() and recipient.isascii() and message.isascii())
         announced = self._announced == (envelope_from, recipient) and not utf8
@@ -92,12 +92,9 @@ class SMTPMailer:
     def _announcement(connection: smtplib.SMTP, envelope: tuple[str, str] | None) -> bytes:
         """The commands of the next envelope, when there is one we may write ahead: plain ASCII addresses
         (SMTPUTF8 depends on the message, not built yet) on a server that pipelines."""
-        if not envelope or not (connection.does_esmtp and connection.has_extn("pipelining")):
+        if not (envelope and _pipelines(connection) and all(a.isascii() and _fits_envelope(a) for a in envelope)):
             return b""
         sender, recipient = envelope
-        if not (sender.isascii() and recipient.isascii()) or any(
-                _ENVELOPE_BREAKERS.search(a) or not a for a in envelope):
-            return b""
         return _commands(_envelope_steps(connection, sender, recipient, utf8=False))
 
     def _abandon(self) -> None:
@@ -114,7 +111,7 @@ class SMTPMailer:
         """MAIL, RCPT and DATA, in one round trip where the server offers PIPELINING (RFC 2920), or already
         `written` behind the previous message. Raises the refusal of the first command refused, after putting
         the session back in order."""
-        pipelined = connection.does_esmtp and connection.has_extn("pipelining")
+        pipelined = _pipelines(connection)
         if pipelined and not written:
             connection.send(_commands(steps))
         refusal = None
@@ -169,6 +166,14 @@ class SMTPMailer:
             except (OSError, smtplib.SMTPException):
                 pass  # the messages are already accepted; a rude goodbye changes nothing
             self._connection = None
+
+
+def _fits_envelope(address: str) -> bool:
+    return bool(address) and not _ENVELOPE_BREAKERS.search(address)
+
+
+def _pipelines(connection: smtplib.SMTP) -> bool:
+    return connection.does_esmtp and connection.has_extn("pipelining")
 
 
 def _envelope_steps(connection: smtplib.SMTP, sender: str, recipient: str, *, utf8: bool) -> list[tuple[str, str]]:

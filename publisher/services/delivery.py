@@ -4,8 +4,9 @@ commits what its caller did first, and leaves the last step (the send finished) 
 
 A batch is worked in claimed chunks on one connection: claim (pending → sending, under a lease this
 process renews while it lives), then for each row send it and record it right after the server's reply
-(services.claim). The next row's message is made while the server and the database work on this one's. A worker killed mid-chunk can send twice only the message between the server's 250 and
-its record; the rest of its claim comes back when the lease ends. A row whose message cannot be built or
+(services.claim). The next row's message is made while the server and the database work on this one's. A
+worker killed mid-chunk can send twice only the message between the server's 250 and its record; the rest
+of its claim comes back when the lease ends. A row whose message cannot be built or
 carried fails alone, with its reason; a digest that cannot be prepared at all fails visibly instead of being
 retried forever."""
 
@@ -162,22 +163,23 @@ class _ChunkMessages:
 
     def assemble_next(self, n: int) -> Callable[[], None]:
         def assemble() -> None:
-            following = n + 1
-            if following < len(self._chunk) and following not in self._assembled \
-                    and self._chunk[following].email not in self._suppressed:
-                self._assembled[following] = self._assemble(following)
+            if self._sent_after(n) and n + 1 not in self._assembled:
+                self._assembled[n + 1] = self._assemble(n + 1)
         return assemble
 
     def next_envelope(self, n: int) -> tuple[str, str] | None:
         """(return path, recipient) of the row after n, when it will be sent."""
-        following = n + 1
-        if following >= len(self._chunk) or self._chunk[following].email in self._suppressed:
+        if not self._sent_after(n):
             return None
-        row = self._chunk[following]
+        row = self._chunk[n + 1]
         try:
             return self._mailing.return_path(row), mailbox(row.email).addr_spec
         except (InvalidInputError, ValueError):
             return None  # its attempt says why
+
+    def _sent_after(self, n: int) -> bool:
+        """Whether a row after n is in the chunk and will be sent (a suppressed one is cancelled)."""
+        return n + 1 < len(self._chunk) and self._chunk[n + 1].email not in self._suppressed
 
     def _assemble(self, n: int) -> tuple[str, Assembled] | Exception:
         row = self._chunk[n]
